@@ -1,0 +1,171 @@
+"""What each CLI command does, on top of the library; kept out of cli.py so `--help` stays instant."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from .db import connect, default_db_path
+from .errors import UserError
+from .ingest import IngestOptions, SourceSummary, expand_paths, ingest_file, load_litellm_config
+
+PROGRESS_MIN_BYTES = 8 << 20
+
+
+def _console(stderr: bool = True) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _progress_factory(stack: ExitStack) -> Callable[[str, int], Callable[[int], None]] | None:
+    """A rich progress bar per large file, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+        console=_console(), transient=True,
+    )
+    started = False
+
+    def make(label: str, total: int) -> Callable[[int], None]:
+        nonlocal started
+        if total < PROGRESS_MIN_BYTES:
+            return lambda n: None
+        if not started:
+            stack.enter_context(progress)
+            started = True
+        task = progress.add_task(label, total=total or None)
+        return lambda n: progress.advance(task, n)
+
+    return make
+
+
+def print_summaries(summaries: list[SourceSummary], errors: list[str], as_json: bool) -> None:
+    if as_json:
+        click_echo(json.dumps({"sources": [s.as_dict() for s in summaries], "errors": errors}, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="ingest", title_justify="left")
+    for col in ("source", "format", "added", "duplicates", "quarantined", "skipped", "note"):
+        table.add_column(col, justify="right" if col in ("added", "duplicates", "quarantined", "skipped") else "left")
+    for s in summaries:
+        note = s.error or s.note
+        if s.pending_tail:
+            note = (note + "; " if note else "") + "incomplete last line left for the next run"
+        table.add_row(s.path, s.format, f"{s.rows_added:,}", f"{s.duplicates:,}", f"{s.quarantined:,}",
+                      f"{s.skipped:,}", note)
+    _console(stderr=False).print(table)
+    if any(s.quarantined for s in summaries):
+        click_echo("quarantined records: `ccstats status` lists them (table `quarantine`).")
+
+
+def click_echo(text: str, err: bool = False) -> None:
+    import click
+
+    click.echo(text, err=err)
+
+
+def ingest_command(
+    db_path: str | None,
+    paths: tuple[str, ...],
+    *,
+    kind: str | None,
+    log_tz: str | None,
+    litellm_config: str | None,
+    watch: bool,
+    poll: bool,
+    interval: float,
+    as_json: bool,
+) -> None:
+    if log_tz:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(log_tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise UserError(f"--log-tz: unknown time zone {log_tz!r}") from exc
+    files, errors = expand_paths(paths)
+    if watch:
+        from .watch import watch as run_watch
+
+        for e in errors:
+            click_echo(f"ccstats: error: {e}", err=True)
+        run_watch(db_path, paths, IngestOptions(kind=kind, log_tz=log_tz, final=False), poll=poll,
+                  interval=interval, litellm_config=litellm_config)
+        return
+    if not files and errors:
+        raise UserError("; ".join(errors))
+    target = db_path or default_db_path()
+    summaries: list[SourceSummary] = []
+    with ExitStack() as stack:
+        con = connect(target)
+        stack.callback(con.close)
+        if litellm_config:
+            n = load_litellm_config(con, litellm_config)
+            click_echo(f"read {n} deployments from {litellm_config}", err=True)
+        opts = IngestOptions(kind=kind, log_tz=log_tz, progress=_progress_factory(stack))
+        for f in files:
+            summaries.append(ingest_file(con, f, opts))
+    print_summaries(summaries, errors, as_json)
+    if not as_json:
+        click_echo(f"database: {target}", err=True)
+    failed = [f"{s.path}: {s.error}" for s in summaries if s.error] + errors
+    for line in failed:
+        click_echo(f"ccstats: error: {line}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def status_command(db_path: str | None, *, as_json: bool) -> None:
+    from .queries import status
+
+    target = db_path or default_db_path()
+    con = connect(target, read_only=True)
+    try:
+        st = status(con)
+    finally:
+        con.close()
+    if as_json:
+        click_echo(json.dumps(st, indent=2, default=str))
+        return
+    from rich.table import Table
+
+    console = _console(stderr=False)
+    console.print(f"database: {target}")
+    console.print(
+        f"requests: {st['requests']:,}   callback events: {st['callback_events']:,}   "
+        f"proxy log events: {st['proxy_events']:,}   quarantined: {st['quarantined']:,}"
+    )
+    t = Table(title="sources", title_justify="left")
+    for col in ("path", "format", "offset", "lines", "added", "dups", "quarantined", "last ingest (UTC)"):
+        t.add_column(col)
+    for s in st["sources"]:
+        t.add_row(s["path"], s["format"], f"{s['offset_bytes']:,}", f"{s['lines_read']:,}", f"{s['rows_added']:,}",
+                  f"{s['duplicates']:,}", f"{s['quarantined']:,}", str(s["last_ingest"])[:19])
+    console.print(t)
+    if st["quarantine"]:
+        q = Table(title="quarantine (latest 20)", title_justify="left")
+        for col in ("path", "line", "reason", "excerpt"):
+            q.add_column(col)
+        for r in st["quarantine"]:
+            q.add_row(r["path"], str(r["line_no"]), r["reason"], (r["raw_excerpt"] or "")[:80])
+        console.print(q)
+
+
+def report_command(**kwargs: Any) -> None:
+    from .report_cli import report_command as run
+
+    run(**kwargs)
+
+
+def check_command(**kwargs: Any) -> int:
+    from .report_cli import check_command as run
+
+    return run(**kwargs)

@@ -1,0 +1,137 @@
+"""Opening the DuckDB store, applying migrations, and loading named SQL files.
+
+DuckDB lets one process hold a database file for writing, and no other process may open it meanwhile, not even
+read-only. So writers (ingest, the watcher) hold a connection only for one short batch, and readers open
+read-only and retry for a few seconds while a writer holds the lock (see README, "Concurrency").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+from .errors import UserError
+
+DEFAULT_LOCK_WAIT_S = 15.0
+_SQL_DIR = Path(__file__).parent / "sql"
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("CCSTATS_DB")
+    if env:
+        return Path(env).expanduser()
+    home = os.environ.get("CCSTATS_HOME")
+    if home:
+        return Path(home).expanduser() / "ccstats.duckdb"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("ccstats", appauthor=False)) / "ccstats.duckdb"
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``analyzer/sql/<name>.sql``."""
+    return (_SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+# Ordered, named schema steps; each runs once, in a transaction, and is recorded in _ccstats_migrations.
+MIGRATIONS: list[str] = ["m001_schema"]
+# Views are replaced whenever their text changes: the step name carries a hash of views.sql.
+
+
+def _views_step() -> str:
+    return "views_" + hashlib.sha256(sql("views").encode()).hexdigest()[:12]
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() or "Conflicting" in text or "being used by another process" in text
+
+
+def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    delay = 0.02
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            con.execute("set TimeZone = 'UTC'")
+            return con
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                if _is_lock_error(exc):
+                    raise UserError(
+                        f"database {path} is busy (another ccstats process is writing); try again"
+                    ) from exc
+                raise UserError(f"cannot open database {path}: {exc}") from exc
+        except duckdb.Error as exc:
+            raise UserError(f"cannot open database {path}: {exc}") from exc
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending migration steps; returns the names applied."""
+    con.execute("create table if not exists _ccstats_migrations (name varchar primary key, applied_at timestamptz)")
+    done = {r[0] for r in con.execute("select name from _ccstats_migrations").fetchall()}
+    applied = []
+    steps = [(name, sql(name)) for name in MIGRATIONS] + [(_views_step(), sql("views"))]
+    for name, text in steps:
+        if name in done:
+            continue
+        con.execute("begin transaction")
+        try:
+            con.execute(text)
+            con.execute("insert into _ccstats_migrations values (?, now())", [name])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        applied.append(name)
+    return applied
+
+
+def connect(
+    path: str | os.PathLike[str] | None = None, *, read_only: bool = False, wait_s: float = DEFAULT_LOCK_WAIT_S
+) -> duckdb.DuckDBPyConnection:
+    """Open the store. Writable connections create the file and apply migrations first.
+
+    ``path=":memory:"`` gives an in-memory store (tests, notebooks on a copy).
+    """
+    if path is None:
+        path = default_db_path()
+    if str(path) == ":memory:":
+        con = duckdb.connect(":memory:")
+        con.execute("set TimeZone = 'UTC'")
+        migrate(con)
+        return con
+    p = Path(path).expanduser()
+    if read_only:
+        if not p.exists():
+            raise UserError(f"no database at {p}; run `ccstats ingest` first (or pass --db)")
+        con = _open(p, True, wait_s)
+        if not con.execute(
+            "select count(*) from information_schema.tables where table_name = '_ccstats_migrations'"
+        ).fetchone()[0]:  # type: ignore[index]
+            con.close()
+            raise UserError(f"{p} is not a ccstats database")
+        return con
+    p.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(p, False, wait_s)
+    migrate(con)
+    return con
+
+
+@contextmanager
+def connection(path: str | os.PathLike[str] | None = None, **kw: object) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, **kw)  # type: ignore[arg-type]
+    try:
+        yield con
+    finally:
+        con.close()

@@ -1,0 +1,610 @@
+"""Ingest: read LiteLLM logs into the store, exactly once.
+
+Design (speed and exactness together):
+* A file is read in large chunks of complete lines from the offset stored for it; a trailing partial line waits
+  for its newline. Chunk boundaries, line numbers and byte offsets come from numpy; the lines go to DuckDB as one
+  Arrow string array without copying, and DuckDB parses the JSON (``json_transform``) in the named normaliser.
+* Rows, quarantine and the new offset of a chunk commit in one transaction, and rows are keyed by natural ids
+  (request_id, callback event key, proxy line hash), so a crash or a re-read never duplicates anything.
+* Credentials are redacted on the raw bytes before DuckDB sees them.
+* Bytes that are not UTF-8, or hold NUL, send that chunk through a slow per-line path that quarantines exactly
+  the bad lines.
+
+This module must stay light to import: no altair, polars or jupyter here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from . import sources
+from .db import sql
+from .errors import UserError
+from .redact import redact_bytes, redact_text
+from .sources import CALLBACK, CSV, JSON_DOC, LINES, PROXY, SPEND, Format
+from .sources.documents import DocumentError, records_from_csv, records_from_json
+
+CHUNK_BYTES = 32 << 20
+FINGERPRINT_BYTES = 1024
+EXCERPT_CHARS = 2048
+DETECT_BYTES = 256 << 10
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass
+class SourceSummary:
+    path: str
+    format: str = ""
+    rows_added: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    lines: int = 0
+    bytes_read: int = 0
+    note: str = ""
+    error: str = ""
+    pending_tail: bool = False  # an incomplete last line was left for the next read
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Source:
+    source_id: int
+    offset: int
+    lines_read: int
+    size: int
+    fingerprint: str
+    fingerprint_len: int
+    is_new: bool
+
+
+@dataclass
+class IngestOptions:
+    kind: str | None = None  # force spend | callback | proxy
+    log_tz: str | None = None  # zone of proxy log timestamps; None = this machine's
+    final: bool = True  # one-shot: an unterminated last line is read if it is complete JSON
+    progress: Callable[[str, int], ProgressFn] | None = None  # (label, total bytes) -> advance(n)
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def local_timezone_name() -> str:
+    """IANA name of this machine's zone (for proxy log timestamps), UTC if unknown."""
+    tz = os.environ.get("TZ")
+    if tz and "/" in tz or tz == "UTC":
+        return tz  # type: ignore[return-value]
+    try:
+        link = os.readlink("/etc/localtime")
+        if "zoneinfo/" in link:
+            return link.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    try:
+        name = Path("/etc/timezone").read_text().strip()
+        if name:
+            return name
+    except OSError:
+        pass
+    return "UTC"
+
+
+# ---------------------------------------------------------------- files
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _open_stream(path: Path, compressed: bool) -> BinaryIO:
+    if compressed:
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def _read_head(path: Path, compressed: bool, n: int) -> bytes:
+    with _open_stream(path, compressed) as f:
+        try:
+            return f.read(n)
+        except (OSError, EOFError):  # a gzip still being written
+            return b""
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
+    """Files named, found in folders, or matched by globs; plus one error line per path that cannot be used."""
+    import glob
+
+    files: list[Path] = []
+    errors: list[str] = []
+    for raw in paths:
+        matches = sorted(glob.glob(os.path.expanduser(raw), recursive=True)) if any(c in raw for c in "*?[") else [raw]
+        if not matches:
+            errors.append(f"{raw}: no file matches")
+            continue
+        for m in matches:
+            p = Path(m).expanduser()
+            if p.is_dir():
+                found = sorted(
+                    q for q in p.rglob("*") if q.is_file() and not any(part.startswith(".") for part in q.relative_to(p).parts)
+                )
+                files.extend(found)
+            elif p.exists():
+                files.append(p)
+            else:
+                errors.append(f"{p}: no such file or folder")
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        r = f.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(f)
+    return unique, errors
+
+
+# ---------------------------------------------------------------- sources table
+
+
+def _find_source(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, st: os.stat_result) -> _Source | None:
+    """The stored source this file continues, by fingerprint of its first bytes (survives rename and gzip)."""
+    rows = con.execute(
+        "select source_id, offset_bytes, lines_read, size_bytes, fingerprint, fingerprint_len, path, device, inode "
+        "from sources where fingerprint_len <= ? order by last_ingest desc",
+        [len(head)],
+    ).fetchall()
+    for sid, off, lines, size, fp, fplen, old_path, dev, ino in rows:
+        if _sha(head[:fplen]) != fp:
+            continue
+        # Two different live files can share their first bytes (same banner): the stored one is still at its
+        # old path under another inode with the same start, so this file is a different source.
+        if old_path != str(path) and (dev, ino) != (st.st_dev, st.st_ino):
+            try:
+                ost = os.stat(old_path)
+                if (ost.st_dev, ost.st_ino) == (dev, ino) and _read_head(
+                    Path(old_path), _is_gzip(Path(old_path)), fplen
+                ) == head[:fplen]:
+                    continue
+            except OSError:
+                pass
+        return _Source(sid, off, lines, size, fp, fplen, False)
+    return None
+
+
+def _register_source(
+    con: duckdb.DuckDBPyConnection, path: Path, head: bytes, st: os.stat_result, compressed: bool, fmt: Format
+) -> _Source:
+    fplen = min(len(head), FINGERPRINT_BYTES)
+    fp = _sha(head[:fplen])
+    sid = con.execute("select nextval('source_ids')").fetchone()[0]  # type: ignore[index]
+    con.execute(
+        "insert into sources (source_id, path, device, inode, fingerprint, fingerprint_len, compressed, format, "
+        "first_ingest, last_ingest) values (?, ?, ?, ?, ?, ?, ?, ?, now(), now())",
+        [sid, str(path), st.st_dev, st.st_ino, fp, fplen, compressed, fmt.name],
+    )
+    return _Source(sid, 0, 0, 0, fp, fplen, True)
+
+
+# ---------------------------------------------------------------- writing
+
+
+_TABLE = {SPEND: "request_log", CALLBACK: "callback_events", PROXY: "proxy_events"}
+_KEY = {SPEND: "request_id", CALLBACK: "event_key", PROXY: "event_key"}
+_NORMALIZER = {SPEND: "normalize_spend", CALLBACK: "normalize_callback", PROXY: "normalize_proxy"}
+
+
+def _quarantine_rows(
+    con: duckdb.DuckDBPyConnection, source_id: int | None, path: str, rows: list[tuple[int | None, int | None, str, str]]
+) -> None:
+    if rows:
+        con.executemany(
+            "insert into quarantine values (?, ?, ?, ?, ?, ?, now())",
+            [(source_id, path, ln, off, reason, redact_text(excerpt[:EXCERPT_CHARS])) for ln, off, reason, excerpt in rows],
+        )
+
+
+def write_batch(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    batch: pa.Table,
+    source_id: int | None,
+    path: str,
+    log_tz: str = "UTC",
+    offsets: pa.Table | None = None,
+) -> tuple[int, int, int, int]:
+    """Normalise one batch of (line_no, byte_offset, line) and store it. Returns added, duplicates, quarantined,
+    skipped. Runs inside the caller's transaction."""
+    con.register("batch", batch)
+    try:
+        params: dict[str, object] = {"source_id": source_id}
+        if kind == PROXY:
+            params["log_tz"] = log_tz
+        con.execute(f"create or replace temp table norm as {sql(_NORMALIZER[kind])}", params)
+    finally:
+        con.unregister("batch")
+    total, bad = con.execute("select count(*), count(_reason) from norm").fetchone()  # type: ignore[misc]
+    if bad:
+        if offsets is not None:
+            con.register("batch_offsets", offsets)
+        try:
+            con.execute(
+                "insert into quarantine select ?, ?, n.line_no, "
+                + ("b.byte_offset" if offsets is not None else "null")
+                + ", n._reason, n._excerpt, now() from norm n "
+                + ("left join batch_offsets b on b.line_no = n.line_no " if offsets is not None else "")
+                + "where n._reason is not null",
+                [source_id, path],
+            )
+        finally:
+            if offsets is not None:
+                con.unregister("batch_offsets")
+    table, key = _TABLE[kind], _KEY[kind]
+    good = total - bad
+    added = 0
+    if good:
+        before = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+        con.execute(
+            f"insert into {table} by name select * exclude (line_no, _reason, _excerpt) from norm "
+            f"where _reason is null qualify row_number() over (partition by {key} order by line_no) = 1 "
+            "on conflict do nothing"
+        )
+        added = con.execute(f"select count(*) from {table}").fetchone()[0] - before  # type: ignore[index]
+        if kind in (SPEND, CALLBACK):
+            con.execute(
+                "create or replace temp table affected_calls as select distinct litellm_call_id from norm "
+                "where _reason is null and litellm_call_id is not null"
+            )
+            con.execute(sql("merge_callbacks"))
+    skipped = len(batch) - total
+    return added, good - added, bad, skipped
+
+
+# ---------------------------------------------------------------- chunks of lines
+
+
+def _lines_table(data: bytes, first_line_no: int, base_offset: int) -> tuple[pa.Table, np.ndarray]:
+    """Arrow table over complete lines in ``data`` (which ends with a newline), without copying the bytes."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    n = len(ends)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:] = ends + 1
+    lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+    line_nos = np.arange(first_line_no, first_line_no + n, dtype=np.int64)
+    return pa.table({"line_no": line_nos, "line": lines}), offsets[:-1] + base_offset
+
+
+def _chunk_is_clean(data: bytes, table: pa.Table) -> bool:
+    if b"\x00" in data:
+        return False
+    try:
+        table.column("line").combine_chunks().validate(full=True)  # checks UTF-8 in C++
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _slow_split(
+    data: bytes, first_line_no: int, base_offset: int
+) -> tuple[list[tuple[int, int, str]], list[tuple[int | None, int | None, str, str]]]:
+    """Per-line check of a chunk holding NUL bytes or invalid UTF-8: good lines, and quarantine rows."""
+    good: list[tuple[int, int, str]] = []
+    bad: list[tuple[int | None, int | None, str, str]] = []
+    pos = base_offset
+    for i, raw in enumerate(data.split(b"\n")[:-1]):
+        line_no = first_line_no + i
+        if b"\x00" in raw:
+            bad.append((line_no, pos, "NUL byte in line", raw.replace(b"\x00", b"\\0").decode("utf-8", "replace")))
+        else:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad.append((line_no, pos, f"invalid UTF-8 at byte {exc.start}", raw.decode("utf-8", "replace")))
+            else:
+                good.append((line_no, pos, text + "\n"))
+        pos += len(raw) + 1
+    return good, bad
+
+
+def _process_chunk(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    data: bytes,
+    first_line_no: int,
+    base_offset: int,
+    src: _Source,
+    path: str,
+    log_tz: str,
+) -> tuple[int, int, int, int, int]:
+    """Store one chunk of complete lines; returns added, duplicates, quarantined, skipped, lines."""
+    table, offs = _lines_table(data, first_line_no, base_offset)
+    n = table.num_rows
+    py_bad: list[tuple[int | None, int | None, str, str]] = []
+    if _chunk_is_clean(data, table):
+        clean = redact_bytes(data)
+        if clean is not data:
+            table, _ = _lines_table(clean, first_line_no, base_offset)
+    else:
+        good, py_bad = _slow_split(data, first_line_no, base_offset)
+        table = pa.table(
+            {
+                "line_no": pa.array([g[0] for g in good], pa.int64()),
+                "line": pa.array([redact_text(g[2]) for g in good], pa.large_string()),
+            }
+        )
+    offsets = pa.table({"line_no": np.arange(first_line_no, first_line_no + n, dtype=np.int64), "byte_offset": offs})
+    _quarantine_rows(con, src.source_id, path, py_bad)
+    added, dups, bad, skipped = write_batch(con, kind, table, src.source_id, path, log_tz, offsets)
+    return added, dups, bad + len(py_bad), skipped, n
+
+
+def _ingest_lines(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    compressed: bool,
+    fmt: Format,
+    src: _Source,
+    summary: SourceSummary,
+    opts: IngestOptions,
+    log_tz: str,
+    total_size: int,
+) -> None:
+    advance = opts.progress(path.name, max(total_size - src.offset, 0)) if opts.progress else None
+    offset, line_no = src.offset, src.lines_read
+    with _open_stream(path, compressed) as f:
+        if src.offset:
+            if compressed:
+                remaining = src.offset
+                while remaining:
+                    got = f.read(min(remaining, CHUNK_BYTES))
+                    if not got:
+                        break
+                    remaining -= len(got)
+            else:
+                f.seek(src.offset)
+        carry = b""
+        while True:
+            try:
+                buf = f.read(CHUNK_BYTES)
+            except (EOFError, OSError):  # gzip member still being written: stop at what is complete
+                buf = b""
+            data = carry + buf
+            if buf:
+                cut = data.rfind(b"\n") + 1
+                data, carry = data[:cut], data[cut:]
+            else:
+                carry = b""
+                if data:
+                    # Unterminated last line: read it now only if it is a complete record.
+                    if opts.final and _complete_record(data, fmt.kind):
+                        data = data + b"\n"  # the added newline is not in the file: see consumed_extra
+                    else:
+                        summary.pending_tail = True
+                        break
+                else:
+                    break
+            if not data:
+                continue
+            consumed_extra = 0 if buf else -1
+            con.execute("begin transaction")
+            try:
+                added, dups, bad, skipped, n = _process_chunk(
+                    con, fmt.kind, data, line_no + 1, offset, src, str(path), log_tz
+                )
+                offset += len(data) + consumed_extra
+                line_no += n
+                con.execute(
+                    "update sources set offset_bytes = ?, lines_read = ?, size_bytes = greatest(size_bytes, ?), "
+                    "rows_added = rows_added + ?, duplicates = duplicates + ?, quarantined = quarantined + ?, "
+                    "skipped_lines = skipped_lines + ?, last_ingest = now(), path = ? where source_id = ?",
+                    [offset, line_no, offset, added, dups, bad, skipped, str(path), src.source_id],
+                )
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+            summary.rows_added += added
+            summary.duplicates += dups
+            summary.quarantined += bad
+            summary.skipped += skipped
+            summary.lines += n
+            summary.bytes_read += len(data)
+            if advance:
+                advance(len(data))
+            if not buf:
+                break
+
+
+def _complete_record(data: bytes, kind: str) -> bool:
+    text = data.strip()
+    if not text:
+        return True
+    if kind == PROXY and not text.startswith(b"{"):
+        return True  # a banner line: complete enough, and it is only counted
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- whole-file documents
+
+
+def _ingest_document(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    compressed: bool,
+    fmt: Format,
+    src: _Source,
+    summary: SourceSummary,
+    opts: IngestOptions,
+    log_tz: str,
+    total_size: int,
+) -> None:
+    with _open_stream(path, compressed) as f:
+        raw = f.read()
+    if not src.is_new and len(raw) == src.offset:
+        summary.note = "unchanged"
+        return
+    bad: list[tuple[int | None, int | None, str, str]] = []
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = raw.decode("utf-8", "replace")
+        bad.append((None, exc.start, f"invalid UTF-8 at byte {exc.start} (replaced)", ""))
+    text = redact_text(text.replace("\x00", ""))
+    kind = opts.kind or fmt.kind
+    records: list[tuple[int, object]]
+    if fmt.shape == CSV:
+        records = list(records_from_csv(text))
+    else:
+        try:
+            detected, records = records_from_json(text)
+        except DocumentError as exc:
+            raise UserError(f"{path}: {exc}") from exc
+        kind = opts.kind or detected or kind
+    lines: list[str] = []
+    line_nos: list[int] = []
+    for no, rec in records:
+        if isinstance(rec, dict) and "__csv_error__" in rec:
+            bad.append((no, None, f"CSV row: {rec['__csv_error__']}", ""))
+            continue
+        lines.append(json.dumps(rec, default=str, separators=(",", ":")))
+        line_nos.append(no)
+    table = pa.table({"line_no": pa.array(line_nos, pa.int64()), "line": pa.array(lines, pa.large_string())})
+    summary.format = Format(kind, fmt.shape).name
+    con.execute("begin transaction")
+    try:
+        _quarantine_rows(con, src.source_id, str(path), bad)
+        added, dups, nbad, skipped = write_batch(con, kind, table, src.source_id, str(path), log_tz)
+        con.execute(
+            "update sources set offset_bytes = ?, lines_read = ?, size_bytes = ?, format = ?, rows_added = rows_added + ?, "
+            "duplicates = duplicates + ?, quarantined = quarantined + ?, last_ingest = now(), path = ? where source_id = ?",
+            [len(raw), len(records), len(raw), summary.format, added, dups, nbad + len(bad), str(path), src.source_id],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    summary.rows_added += added
+    summary.duplicates += dups
+    summary.quarantined += nbad + len(bad)
+    summary.skipped += skipped
+    summary.lines += len(records)
+    summary.bytes_read += len(raw)
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, opts: IngestOptions | None = None) -> SourceSummary:
+    """Ingest one file (any supported format, plain or gzip) from where the last ingest of it stopped."""
+    opts = opts or IngestOptions()
+    path = Path(path)
+    summary = SourceSummary(str(path))
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            summary.error = "not a regular file"
+            return summary
+        compressed = _is_gzip(path)
+        head = _read_head(path, compressed, DETECT_BYTES)
+    except PermissionError:
+        summary.error = "permission denied"
+        return summary
+    except OSError as exc:
+        summary.error = exc.strerror or str(exc)
+        return summary
+    if not head.strip():
+        summary.note = "empty file"
+        return summary
+    fmt = sources.detect(head)
+    if opts.kind:
+        shape = fmt.shape if fmt else LINES
+        fmt = Format(opts.kind, shape)
+    if fmt is None:
+        summary.error = "unrecognised format (not a LiteLLM spend log, logging payload or proxy JSON log); use --format"
+        return summary
+    summary.format = fmt.name
+    log_tz = opts.log_tz or local_timezone_name()
+    total = st.st_size if not compressed else 0
+    src = _find_source(con, path, head[:FINGERPRINT_BYTES], st)
+    if src is not None and fmt.shape == LINES and not compressed and st.st_size < src.offset:
+        src = None  # truncated in place (copytruncate): a new life of the file, read from the start
+    if src is None:
+        src = _register_source(con, path, head[:FINGERPRINT_BYTES], st, compressed, fmt)
+    elif src.fingerprint_len < min(len(head), FINGERPRINT_BYTES):
+        fplen = min(len(head), FINGERPRINT_BYTES)
+        con.execute(
+            "update sources set fingerprint = ?, fingerprint_len = ? where source_id = ?",
+            [_sha(head[:fplen]), fplen, src.source_id],
+        )
+    if fmt.shape == LINES:
+        _ingest_lines(con, path, compressed, fmt, src, summary, opts, log_tz, total)
+    else:
+        _ingest_document(con, path, compressed, fmt, src, summary, opts, log_tz, total)
+    if not summary.bytes_read and not summary.note:
+        summary.note = "already up to date"
+    return summary
+
+
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection, paths: Iterable[str], opts: IngestOptions | None = None
+) -> tuple[list[SourceSummary], list[str]]:
+    """Ingest files, folders and globs. Returns per-file summaries and path errors (one line each)."""
+    files, errors = expand_paths(paths)
+    return [ingest_file(con, f, opts) for f in files], errors
+
+
+def load_litellm_config(con: duckdb.DuckDBPyConnection, config_path: str | Path) -> int:
+    """Read a LiteLLM config.yaml's model_list into litellm_deployments (which deployments carry an api_key)."""
+    import yaml  # type: ignore[import-untyped]
+
+    p = Path(config_path)
+    try:
+        cfg = yaml.safe_load(p.read_text())
+    except OSError as exc:
+        raise UserError(f"{p}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise UserError(f"{p}: not valid YAML ({exc})") from exc
+    rows = []
+    for entry in (cfg or {}).get("model_list") or []:
+        params = entry.get("litellm_params") or {}
+        model = str(params.get("model", ""))
+        provider = params.get("custom_llm_provider") or (model.split("/", 1)[0] if "/" in model else None)
+        rows.append(
+            (
+                entry.get("model_name"),
+                model,
+                (entry.get("model_info") or {}).get("id"),
+                provider,
+                params.get("api_base"),
+                bool(params.get("api_key")),
+                str(p),
+            )
+        )
+    con.execute("begin transaction")
+    con.execute("delete from litellm_deployments where config_path = ?", [str(p)])
+    if rows:
+        con.executemany("insert into litellm_deployments values (?, ?, ?, ?, ?, ?, ?, now())", rows)
+    con.execute("commit")
+    return len(rows)

@@ -1,0 +1,78 @@
+"""Input sources. Each module turns one kind of LiteLLM output into JSON lines for its SQL normaliser.
+
+The line-delimited formats (spend-log JSONL, callback JSONL, proxy JSON logs) are read straight into DuckDB in
+large chunks; whole-file formats (API JSON pages, CSV, single payload files) are turned into one JSON object per
+record here, so every record goes through the same normaliser.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+SPEND = "spend"
+CALLBACK = "callback"
+PROXY = "proxy"
+KINDS = (SPEND, CALLBACK, PROXY)
+
+# shape of the file: one record per line, or a whole-file document
+LINES = "lines"
+JSON_DOC = "json"
+CSV = "csv"
+
+
+@dataclass(frozen=True)
+class Format:
+    kind: str  # spend | callback | proxy
+    shape: str  # lines | json | csv
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}-{self.shape}"
+
+
+def kind_of_record(rec: object) -> str | None:
+    """Which source kind a decoded JSON object belongs to, from its keys."""
+    if not isinstance(rec, dict):
+        return None
+    if "request_id" in rec and ("startTime" in rec or "spend" in rec):
+        return SPEND
+    if "litellm_call_id" in rec and ("hidden_params" in rec or "response_cost" in rec or "trace_id" in rec):
+        return CALLBACK
+    if "message" in rec and ("level" in rec or "timestamp" in rec):
+        return PROXY
+    if "id" in rec and "startTime" in rec and "response_cost" in rec:
+        return CALLBACK
+    return None
+
+
+def detect(head: bytes) -> Format | None:
+    """Guess the format from the first bytes (decompressed) of a file."""
+    text = head.decode("utf-8", "replace")
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if not stripped:
+        return None
+    if stripped[0] == "[":
+        return Format(SPEND, JSON_DOC)  # refined per record when loaded
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    # One JSON object per line: the first complete JSON line decides (proxy logs may open with banners).
+    for ln in lines[:200]:
+        s = ln.strip()
+        if not s.startswith("{"):
+            continue
+        try:
+            rec = json.loads(s)
+        except ValueError:
+            break  # an object spread over several lines: a whole-file document
+        kind = kind_of_record(rec)
+        if kind:
+            return Format(kind, LINES)
+        if isinstance(rec, dict) and isinstance(rec.get("data"), list):
+            return Format(SPEND, JSON_DOC)
+        return None
+    if stripped[0] == "{":
+        return Format(SPEND, JSON_DOC)  # pretty-printed page or payload; refined when loaded
+    first = lines[0] if lines else ""
+    if "request_id" in first and "," in first:
+        return Format(SPEND, CSV)
+    return None
