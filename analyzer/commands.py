@@ -10,7 +10,7 @@ from typing import Any
 
 from .db import connect, default_db_path
 from .errors import UserError
-from .ingest import IngestOptions, SourceSummary, expand_paths, ingest_file, load_litellm_config
+from .ingest import IngestOptions, SourceSummary, after_ingest, expand_paths, ingest_file, load_litellm_config
 
 PROGRESS_MIN_BYTES = 8 << 20
 
@@ -113,6 +113,7 @@ def ingest_command(
         opts = IngestOptions(kind=kind, log_tz=log_tz, progress=_progress_factory(stack))
         for f in files:
             summaries.append(ingest_file(con, f, opts))
+        after_ingest(con)
     print_summaries(summaries, errors, as_json)
     if not as_json:
         click_echo(f"database: {target}", err=True)

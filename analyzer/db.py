@@ -46,8 +46,15 @@ MIGRATIONS: list[str] = ["m001_schema"]
 # Views are replaced whenever their text changes: the step name carries a hash of views.sql.
 
 
-def _views_step() -> str:
-    return "views_" + hashlib.sha256(sql("views").encode()).hexdigest()[:12]
+def _view_files() -> list[str]:
+    """views.sql first, then views_*.sql in name order (later files may use earlier views)."""
+    names = sorted(p.stem for p in _SQL_DIR.glob("views_*.sql"))
+    return ["views", *names]
+
+
+def _views_step() -> tuple[str, str]:
+    text = "\n;\n".join(sql(name) for name in _view_files())
+    return "views_" + hashlib.sha256(text.encode()).hexdigest()[:12], text
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -81,7 +88,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute("create table if not exists _ccstats_migrations (name varchar primary key, applied_at timestamptz)")
     done = {r[0] for r in con.execute("select name from _ccstats_migrations").fetchall()}
     applied = []
-    steps = [(name, sql(name)) for name in MIGRATIONS] + [(_views_step(), sql("views"))]
+    steps = [(name, sql(name)) for name in MIGRATIONS] + [_views_step()]
     for name, text in steps:
         if name in done:
             continue

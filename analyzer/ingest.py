@@ -567,12 +567,23 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, opts: IngestOp
     return summary
 
 
+def after_ingest(con: duckdb.DuckDBPyConnection) -> None:
+    """Refresh what is derived from the requests (the default 5-hour window bounds behind `windows_5h`)."""
+    try:
+        from .windows import refresh_window_bounds
+    except ImportError:  # analytics not installed in this build
+        return
+    refresh_window_bounds(con)
+
+
 def ingest_paths(
     con: duckdb.DuckDBPyConnection, paths: Iterable[str], opts: IngestOptions | None = None
 ) -> tuple[list[SourceSummary], list[str]]:
     """Ingest files, folders and globs. Returns per-file summaries and path errors (one line each)."""
     files, errors = expand_paths(paths)
-    return [ingest_file(con, f, opts) for f in files], errors
+    summaries = [ingest_file(con, f, opts) for f in files]
+    after_ingest(con)
+    return summaries, errors
 
 
 def load_litellm_config(con: duckdb.DuckDBPyConnection, config_path: str | Path) -> int:
