@@ -19,7 +19,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	@mkdir -p demo
 	@rm -f $(DEMO_DB) $(DEMO_DB).wal
-	$(VENV)/bin/ccstats ingest --db $(DEMO_DB) --log-tz UTC --litellm-config sample_logs/litellm_config.yaml sample_logs/
+	$(VENV)/bin/ccstats ingest --db $(DEMO_DB) --log-tz UTC --litellm-config scripts/capture/litellm_config.yaml sample_logs/
 	$(VENV)/bin/ccstats report --db $(DEMO_DB) --tz UTC
 	$(VENV)/bin/ccstats report --db $(DEMO_DB) --tz UTC --html $(DEMO_HTML)
 	@echo ""

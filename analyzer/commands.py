@@ -15,10 +15,13 @@ from .ingest import IngestOptions, SourceSummary, after_ingest, expand_paths, in
 PROGRESS_MIN_BYTES = 8 << 20
 
 
-def _console(stderr: bool = True) -> Any:
+def _console(stderr: bool = True, wide: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Not a terminal (pipes, CI logs): rich would assume 80 columns; tables read better unwrapped.
+    width = None if stream.isatty() or not wide else 200
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def _progress_factory(stack: ExitStack) -> Callable[[str, int], Callable[[int], None]] | None:
@@ -61,7 +64,7 @@ def print_summaries(summaries: list[SourceSummary], errors: list[str], as_json: 
             note = (note + "; " if note else "") + "incomplete last line left for the next run"
         table.add_row(s.path, s.format, f"{s.rows_added:,}", f"{s.duplicates:,}", f"{s.quarantined:,}",
                       f"{s.skipped:,}", note)
-    _console(stderr=False).print(table)
+    _console(stderr=False, wide=True).print(table)
     if any(s.quarantined for s in summaries):
         click_echo("quarantined records: `ccstats status` lists them (table `quarantine`).")
 
@@ -138,7 +141,7 @@ def status_command(db_path: str | None, *, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    console = _console(stderr=False)
+    console = _console(stderr=False, wide=True)
     console.print(f"database: {target}")
     console.print(
         f"requests: {st['requests']:,}   callback events: {st['callback_events']:,}   "

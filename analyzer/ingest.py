@@ -105,6 +105,12 @@ def local_timezone_name() -> str:
 # ---------------------------------------------------------------- files
 
 
+class _FolderFile(type(Path())):  # type: ignore[misc]
+    """A path found by walking a folder (not named by the user)."""
+
+    found_in_folder = True
+
+
 def _is_gzip(path: Path) -> bool:
     with path.open("rb") as f:
         return f.read(2) == b"\x1f\x8b"
@@ -129,7 +135,10 @@ def _sha(data: bytes) -> str:
 
 
 def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
-    """Files named, found in folders, or matched by globs; plus one error line per path that cannot be used."""
+    """Files named, found in folders, or matched by globs; plus one error line per path that cannot be used.
+
+    Files found inside a folder are marked (``found_in_folder``) so that files which are not LiteLLM logs there are
+    skipped quietly, while a file named explicitly must be one."""
     import glob
 
     files: list[Path] = []
@@ -145,7 +154,7 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
                 found = sorted(
                     q for q in p.rglob("*") if q.is_file() and not any(part.startswith(".") for part in q.relative_to(p).parts)
                 )
-                files.extend(found)
+                files.extend(_FolderFile(q) for q in found)
             elif p.exists():
                 files.append(p)
             else:
@@ -258,6 +267,13 @@ def write_batch(
     table, key = _TABLE[kind], _KEY[kind]
     good = total - bad
     added = 0
+    if good and kind == SPEND:
+        # A request first known from callback events alone is replaced by its spend-log row.
+        con.execute(
+            "delete from request_log where origin = 'callback' and (litellm_call_id in "
+            "(select litellm_call_id from norm where _reason is null) or request_id in "
+            "(select request_id from norm where _reason is null))"
+        )
     if good:
         before = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
         con.execute(
@@ -519,7 +535,7 @@ def _ingest_document(
 def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, opts: IngestOptions | None = None) -> SourceSummary:
     """Ingest one file (any supported format, plain or gzip) from where the last ingest of it stopped."""
     opts = opts or IngestOptions()
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     summary = SourceSummary(str(path))
     try:
         st = path.stat()
@@ -541,6 +557,9 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, opts: IngestOp
     if opts.kind:
         shape = fmt.shape if fmt else LINES
         fmt = Format(opts.kind, shape)
+    if fmt is None and getattr(path, "found_in_folder", False):
+        summary.note = "skipped: not a LiteLLM log"
+        return summary
     if fmt is None:
         summary.error = "unrecognised format (not a LiteLLM spend log, logging payload or proxy JSON log); use --format"
         return summary

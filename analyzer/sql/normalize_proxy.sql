@@ -41,10 +41,10 @@ renamed as (
         case
             when j.component = 'uvicorn.access' then 'access'
             when msg ilike '%Falling back to model_group%' or msg ilike '%Successful fallback%'
-                 or msg ilike '%trying to do fallbacks%' or msg ilike '%fallback%' then 'fallback'
+                 or msg ilike '%trying to do fallbacks%' then 'fallback'
             when msg ilike '%No deployments available%' or msg ilike '%cooldown%' or msg ilike '%RouterRateLimitError%'
                 then 'cooldown'
-            when msg ilike '%retrying%' or msg ilike '%retry%' then 'retry'
+            when msg ilike '%retrying%' or msg ilike 'litellm.%retry%' then 'retry'
             when upper(j.level) in ('ERROR', 'CRITICAL') or msg ilike '%exception%' then 'error'
             else 'other'
         end as kind,
