@@ -28,7 +28,14 @@ def _progress_factory(stack: ExitStack) -> Callable[[str, int], Callable[[int], 
     """A rich progress bar per large file, only when stderr is a terminal."""
     if not sys.stderr.isatty():
         return None
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),

@@ -125,7 +125,7 @@ def connect(
         con = _open(p, True, wait_s)
         if not con.execute(
             "select count(*) from information_schema.tables where table_name = '_ccstats_migrations'"
-        ).fetchone()[0]:  # type: ignore[index]
+        ).fetchall()[0][0]:  # type: ignore[index]
             con.close()
             raise UserError(f"{p} is not a ccstats database")
         return con

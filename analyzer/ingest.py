@@ -33,7 +33,7 @@ from . import sources
 from .db import sql
 from .errors import UserError
 from .redact import redact_bytes, redact_text
-from .sources import CALLBACK, CSV, JSON_DOC, LINES, PROXY, SPEND, Format
+from .sources import CALLBACK, CSV, LINES, PROXY, SPEND, Format
 from .sources.documents import DocumentError, records_from_csv, records_from_json
 
 CHUNK_BYTES = 32 << 20
@@ -202,7 +202,7 @@ def _register_source(
 ) -> _Source:
     fplen = min(len(head), FINGERPRINT_BYTES)
     fp = _sha(head[:fplen])
-    sid = con.execute("select nextval('source_ids')").fetchone()[0]  # type: ignore[index]
+    sid = con.execute("select nextval('source_ids')").fetchall()[0][0]  # type: ignore[index]
     con.execute(
         "insert into sources (source_id, path, device, inode, fingerprint, fingerprint_len, compressed, format, "
         "first_ingest, last_ingest) values (?, ?, ?, ?, ?, ?, ?, ?, now(), now())",
@@ -248,7 +248,7 @@ def write_batch(
         con.execute(f"create or replace temp table norm as {sql(_NORMALIZER[kind])}", params)
     finally:
         con.unregister("batch")
-    total, bad = con.execute("select count(*), count(_reason) from norm").fetchone()  # type: ignore[misc]
+    total, bad = con.execute("select count(*), count(_reason) from norm").fetchall()[0]  # type: ignore[misc]
     if bad:
         if offsets is not None:
             con.register("batch_offsets", offsets)
@@ -275,13 +275,13 @@ def write_batch(
             "(select request_id from norm where _reason is null))"
         )
     if good:
-        before = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+        before = con.execute(f"select count(*) from {table}").fetchall()[0][0]  # type: ignore[index]
         con.execute(
             f"insert into {table} by name select * exclude (line_no, _reason, _excerpt) from norm "
             f"where _reason is null qualify row_number() over (partition by {key} order by line_no) = 1 "
             "on conflict do nothing"
         )
-        added = con.execute(f"select count(*) from {table}").fetchone()[0] - before  # type: ignore[index]
+        added = con.execute(f"select count(*) from {table}").fetchall()[0][0] - before  # type: ignore[index]
         if kind in (SPEND, CALLBACK):
             con.execute(
                 "create or replace temp table affected_calls as select distinct litellm_call_id from norm "

@@ -14,7 +14,7 @@ def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Counts, sources and the latest quarantined records."""
-    one = lambda q: con.execute(q).fetchone()[0]  # noqa: E731
+    one = lambda q: con.execute(q).fetchall()[0][0]  # noqa: E731
     return {
         "requests": one("select count(*) from request_log"),
         "callback_events": one("select count(*) from callback_events"),

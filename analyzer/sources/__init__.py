@@ -8,6 +8,7 @@ record here, so every record goes through the same normaliser.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 SPEND = "spend"
@@ -63,6 +64,12 @@ def detect(head: bytes) -> Format | None:
         try:
             rec = json.loads(s)
         except ValueError:
+            if ln is lines[-1] and "\n" not in text.rstrip("\r\n")[-len(ln):] and len(ln) > 4096:
+                # A single line longer than the head: sniff its top-level keys instead of parsing it.
+                keys = dict.fromkeys(re.findall(r'"([A-Za-z_]+)"\s*:', s[:65536]), 1)
+                kind = kind_of_record(keys)
+                if kind:
+                    return Format(kind, LINES)
             break  # an object spread over several lines: a whole-file document
         kind = kind_of_record(rec)
         if kind:

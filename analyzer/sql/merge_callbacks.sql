@@ -1,4 +1,5 @@
 -- Merge callback events into request_log for the call ids in temp table `affected_calls(litellm_call_id)`.
+-- Hops are ordered by their end: a streamed success event carries the start of the whole request.
 -- A spend-log row is the request when there is one; callback events then add the hops and upstream headers.
 -- Without a spend row, the callback events of one litellm_call_id make the request themselves.
 
@@ -21,8 +22,8 @@ agg as (
         litellm_call_id,
         count(*) as hops,
         count(*) filter (where status <> 'success') as failed_hops,
-        list(model_group order by started_at) as hop_models,
-        arg_min(model_group, started_at) as first_group,
+        list(model_group order by coalesce(ended_at, started_at)) as hop_models,
+        arg_min(model_group, coalesce(ended_at, started_at)) as first_group,
         min(started_at) as first_started_at,
         count(distinct model_group) as groups_seen
     from ev
@@ -119,7 +120,7 @@ from (
     ),
     agg as (
         select litellm_call_id, count(*)::integer as hops, (count(*) filter (where status <> 'success'))::integer as failed_hops,
-               list(model_group order by started_at) as hop_models,
+               list(model_group order by coalesce(ended_at, started_at)) as hop_models,
                max(trace_id) as trace_id, bool_or(client_sent_api_key) as client_sent_api_key,
                bool_or(used_client_oauth_token) as used_client_oauth_token, max(user_agent) as user_agent
         from ev group by litellm_call_id

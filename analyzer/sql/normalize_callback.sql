@@ -29,7 +29,7 @@ with parsed as (
                     "prompt_tokens_details": {"text_tokens": "BIGINT", "cached_tokens": "BIGINT"}},
                 "additional_headers": "MAP(VARCHAR, VARCHAR)"}}')) as j
     from batch
-    where trim(line) <> ''
+    where trim(line, ' ' || chr(9) || chr(10) || chr(13)) <> ''
 ),
 timed as (
     select
@@ -45,11 +45,12 @@ renamed as (
         case
             when j is null and json_valid(line) then 'valid JSON but not a logging payload (wrong shape)'
             when j is null then 'malformed JSON'
+            when json_type(line) <> 'OBJECT' then 'valid JSON but not a logging payload (wrong shape)'
             when coalesce(j.litellm_call_id, j.id) is null then 'logging payload without litellm_call_id or id'
             when j.startTime is null then 'logging payload without startTime'
             when started_at is null then 'unparseable startTime: ' || left(j.startTime, 60)
         end as _reason,
-        case when _reason is not null then left(line, 2048) end as _excerpt,
+        case when _reason is not null then left(rtrim(line, chr(13) || chr(10)), 2048) end as _excerpt,
         md5(concat_ws('|', j.litellm_call_id, j.id, j.status, j.startTime, j.model_id, j.api_base, j.model)) as event_key,
         j.id as event_id,
         coalesce(j.litellm_call_id, j.id) as litellm_call_id,

@@ -28,11 +28,12 @@ renamed as (
         case
             when j is null and json_valid(line) then 'valid JSON but not a proxy log line (wrong shape)'
             when j is null then 'malformed JSON'
+            when json_type(line) <> 'OBJECT' then 'valid JSON but not a proxy log line (wrong shape)'
             when j.message is null and j.level is null then 'JSON line without message or level'
             when j.timestamp is null then 'proxy log line without timestamp'
             when logged_at is null then 'unparseable timestamp: ' || left(j.timestamp, 60)
         end as _reason,
-        case when _reason is not null then left(line, 2048) end as _excerpt,
+        case when _reason is not null then left(rtrim(line, chr(13) || chr(10)), 2048) end as _excerpt,
         md5(line) as event_key,
         logged_at,
         upper(j.level) as level,

@@ -17,7 +17,7 @@ with parsed as (
             "requester_ip_address": "VARCHAR", "proxy_server_request": "VARCHAR", "session_id": "VARCHAR",
             "status": "VARCHAR", "litellm_call_id": "VARCHAR"}')) as j
     from batch
-    where trim(line) <> ''
+    where trim(line, ' ' || chr(9) || chr(10) || chr(13)) <> ''
 ),
 with_meta as (
     select
@@ -45,11 +45,12 @@ renamed as (
         case
             when j is null and json_valid(line) then 'valid JSON but not a spend-log row (wrong shape)'
             when j is null then 'malformed JSON'
+            when json_type(line) <> 'OBJECT' then 'valid JSON but not a spend-log row (wrong shape)'
             when j.request_id is null or j.request_id = '' then 'spend-log row without request_id'
             when j.startTime is null or j.startTime = '' then 'spend-log row without startTime'
             when started_at is null then 'unparseable startTime: ' || left(j.startTime, 60)
         end as _reason,
-        case when _reason is not null then left(line, 2048) end as _excerpt,
+        case when _reason is not null then left(rtrim(line, chr(13) || chr(10)), 2048) end as _excerpt,
         j.request_id as request_id,
         coalesce(nullif(j.litellm_call_id, ''), m.litellm_call_id) as litellm_call_id,
         'spend_log' as origin,

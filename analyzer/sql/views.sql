@@ -72,5 +72,6 @@ select
                         then '; unified-status rejected with overage allowed (usage credits at API rates)' else '' end
         as billing_evidence,
     _billing[3] as billing_confidence,
+    coalesce(model_group, model) as model_served,
     input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens as total_tokens
 from classified;

@@ -1,0 +1,101 @@
+"""Who paid: per-request billing routes, totals per day / 5-hour window / key / user / model, and API leaks.
+
+The route of each request comes from the documented ``requests`` view (billing_route, billing_evidence,
+billing_confidence; billing-and-fallbacks.md section 7). LiteLLM's ``spend`` is an API-list-price figure for every
+request, so the totals split it: ``api_billed_spend_usd`` is what pay-per-use accounts (api, cloud,
+subscription_overage) were billed, ``subscription_value_usd`` is the API-price value the subscription covered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import duckdb
+import polars as pl
+
+from .errors import UserError
+from .fallbacks import frame
+
+By = Literal["day", "window", "key", "user", "model"]
+BY_VALUES: tuple[str, ...] = ("day", "window", "key", "user", "model")
+PAY_PER_USE_ROUTES = ("api", "cloud", "subscription_overage")
+
+
+def _params(since: datetime | None, until: datetime | None) -> dict[str, Any]:
+    return {"since": since, "until": until}
+
+
+def billing_requests(
+    con: duckdb.DuckDBPyConnection, *, since: datetime | None = None, until: datetime | None = None
+) -> pl.DataFrame:
+    """One row per request started in [since, until): route, evidence, confidence, tokens, spend.
+
+    Columns: request_id, started_at, status, route, model_requested, model_group, key_hash, key_alias, user_id,
+    session_id, billing_route, billing_evidence, billing_confidence, pay_per_use, used_client_oauth_token,
+    input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens, spend_usd.
+    """
+    return frame(con, "billing_requests", _params(since, until))
+
+
+def _window_frame(con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None) -> pl.DataFrame:
+    try:
+        from .windows import windows  # type: ignore[attr-defined]
+    except ImportError as exc:
+        raise UserError("billing by 5-hour window needs analyzer.windows, which this build lacks") from exc
+    w = windows(con)
+    if not isinstance(w, pl.DataFrame) or not {"window_start", "window_end"} <= set(w.columns):
+        raise UserError("analyzer.windows.windows() did not return window_start/window_end")
+    w = w.select("window_start", "window_end")
+    con.register("billing_windows", w.to_arrow())
+    try:
+        return frame(con, "billing_summary_window", _params(since, until))
+    finally:
+        con.unregister("billing_windows")
+
+
+def billing_summary(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    by: By = "day",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tz: str = "UTC",
+) -> pl.DataFrame:
+    """Totals per group and billing_route, for requests started in [since, until).
+
+    The first column is named after ``by``: ``day`` (a date in zone ``tz``), ``key`` ("alias (hash prefix)"),
+    ``user``, ``model`` (served group); ``window`` gives ``window_start``/``window_end`` (from analyzer.windows).
+    Then: billing_route, requests, successes, failures, input_tokens, output_tokens, cache_creation_tokens,
+    cache_read_tokens, total_tokens, spend_usd (LiteLLM logged, API list price), api_billed_spend_usd,
+    subscription_value_usd, unknown_requests, low_confidence_requests, top_reasons (the three commonest
+    billing_evidence texts with counts).
+    """
+    if by not in BY_VALUES:
+        raise UserError(f"billing by {by!r}: choose one of {', '.join(BY_VALUES)}")
+    if by == "window":
+        return _window_frame(con, since, until)
+    if by == "day":
+        _check_tz(con, tz)
+    out = frame(con, "billing_summary", {**_params(since, until), "by": by, "tz": tz}).rename({"grp": by})
+    if by == "day":
+        out = out.with_columns(pl.col("day").str.to_date("%Y-%m-%d"))
+    return out
+
+
+def _check_tz(con: duckdb.DuckDBPyConnection, tz: str) -> None:
+    try:
+        con.execute("select timezone(?, timestamptz '2000-01-01 00:00:00+00')", [tz]).fetchall()
+    except duckdb.Error as exc:
+        raise UserError(f"unknown time zone {tz!r}") from exc
+
+
+def api_leaks(
+    con: duckdb.DuckDBPyConnection, *, since: datetime | None = None, until: datetime | None = None
+) -> pl.DataFrame:
+    """Every request billed to a pay-per-use account (billing_route api, subscription_overage or cloud).
+
+    Columns: started_at, request_id, key_alias, key_hash, user_id, session_id, route, model_requested, model_group,
+    provider, status, billing_route, billing_evidence, billing_confidence, total_tokens, spend_usd.
+    """
+    return frame(con, "billing_leaks", _params(since, until))

@@ -1,0 +1,226 @@
+"""`ccstats check`: yes / no / unknown answers, each with evidence a person can act on.
+
+Each answer is a dict: ``id`` (stable key), ``question``, ``answer`` ('yes' | 'no' | 'unknown'), ``evidence``
+(one or a few sentences) and ``details`` (list of dicts, possibly empty).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from .billing import api_leaks
+from .fallbacks import frame
+
+Answer = dict[str, Any]
+
+Q_OAUTH = "oauth_reaching_anthropic"
+Q_API = "api_billing"
+Q_RATE = "rate_limit_rejections"
+Q_OAUTH_FAIL = "oauth_failures"
+Q_SOURCES = "sources_flowing"
+
+
+def _ts(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value is not None else "never"
+
+
+def _answer(qid: str, question: str, answer: str, evidence: str, details: list[dict[str, Any]] | None = None) -> Answer:
+    return {"id": qid, "question": question, "answer": answer, "evidence": evidence, "details": details or []}
+
+
+def check_oauth(con: duckdb.DuckDBPyConnection) -> Answer:
+    q = "Is the client OAuth token reaching Anthropic?"
+    r = frame(con, "check_oauth").row(0, named=True)
+    if not r["requests"]:
+        return _answer(Q_OAUTH, q, "unknown", "No requests in the store yet: ingest spend logs or callback events.")
+    if r["oauth_requests"]:
+        ev = (
+            f"{r['oauth_requests']} of {r['requests']} requests carried the client OAuth token "
+            f"(used_client_oauth_token=true: {r['oauth_flag']}; upstream unified rate-limit headers: "
+            f"{r['unified_headers']}); latest {_ts(r['latest_oauth'])} (request {r['latest_oauth_request']}); "
+            f"{r['oauth_successes']} succeeded, latest success {_ts(r['latest_oauth_success'])}."
+        )
+        return _answer(Q_OAUTH, q, "yes", ev)
+    if r["flag_false"] or r["api_headers_only"]:
+        ev = (
+            f"None of {r['requests']} requests carried the OAuth token: {r['flag_false']} have "
+            f"used_client_oauth_token=false and {r['api_headers_only']} show API-key rate-limit headers only. "
+            "Check that clients send the LiteLLM key in x-litellm-api-key (ANTHROPIC_CUSTOM_HEADERS) and not in "
+            "Authorization, and that ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN / apiKeyHelper are unset."
+        )
+        return _answer(Q_OAUTH, q, "no", ev)
+    ev = (
+        f"{r['requests']} requests, none with a credential signal (no used_client_oauth_token: LiteLLM < 1.105 or "
+        "/anthropic pass-through; no upstream rate-limit headers). Upgrade LiteLLM to >= 1.105 or add callback "
+        f"logging to see it. Latest request {_ts(r['latest_request'])}."
+    )
+    return _answer(Q_OAUTH, q, "unknown", ev)
+
+
+def check_api_billing(con: duckdb.DuckDBPyConnection) -> Answer:
+    q = "Is any traffic billed to the API (pay-per-use)?"
+    leaks = api_leaks(con)
+    total = con.execute("select count(*) from request_log").fetchall()[0][0]
+    if leaks.height:
+        routes = Counter(leaks["billing_route"].to_list())
+        keys = (
+            leaks.with_columns(
+                pl.coalesce(pl.col("key_alias"), pl.lit("(no alias)")).alias("alias"),
+                (pl.col("status") == "success").alias("ok"),
+            )
+            .group_by("alias", "key_hash")
+            .agg(
+                pl.len().alias("requests"),
+                pl.col("ok").sum().alias("successes"),
+                pl.col("started_at").min().alias("first_at"),
+                pl.col("started_at").max().alias("last_at"),
+                pl.col("spend_usd").sum().alias("spend_usd"),
+                pl.col("billing_route").mode().first().alias("route"),
+                pl.col("billing_evidence").mode().first().alias("evidence"),
+            )
+            .sort("requests", "key_hash", descending=[True, False])
+        )
+        key_text = ", ".join(
+            f"{k['alias']} [{(k['key_hash'] or '?')[:12]}] {k['requests']} requests "
+            f"({_ts(k['first_at'])} .. {_ts(k['last_at'])})"
+            for k in keys.head(5).iter_rows(named=True)
+        )
+        route_text = ", ".join(f"{name}: {n}" for name, n in sorted(routes.items()))
+        ev = (
+            f"{leaks.height} requests billed to pay-per-use ({route_text}), "
+            f"{_ts(leaks['started_at'].min())} .. {_ts(leaks['started_at'].max())}, "
+            f"${leaks['spend_usd'].sum():.4f} at API list price. Keys: {key_text}. "
+            f"Most common reason: {keys.row(0, named=True)['evidence']}. See `api_leaks` for every request."
+        )
+        return _answer(Q_API, q, "yes", ev, keys.to_dicts())
+    if not total:
+        return _answer(Q_API, q, "unknown", "No requests in the store yet: ingest spend logs or callback events.")
+    unknown = con.execute(
+        "select count(*), mode(billing_evidence) from requests where billing_route = 'unknown'"
+    ).fetchall()[0]
+    if unknown[0]:
+        ev = (
+            f"No request was classified as API-billed, but {unknown[0]} of {total} requests have no billing signal "
+            f"({unknown[1]}); those could be either."
+        )
+        return _answer(Q_API, q, "unknown", ev)
+    return _answer(Q_API, q, "no", f"All {total} requests are classified, none billed to pay-per-use.")
+
+
+_CATEGORY_TEXT = {
+    "subscription_quota": "subscription quota (your account's rate limit / unified status rejected)",
+    "api_limit": "API organization rate limit",
+    "litellm_cooldown": "LiteLLM cooldown (No deployments available)",
+    "other": "other 429 (server throttle or spend cap)",
+}
+
+
+def check_rate_limits(con: duckdb.DuckDBPyConnection) -> Answer:
+    q = "Were there rate-limit rejections (429), and of which kind?"
+    df = frame(con, "check_rate_limits")
+    total = con.execute("select count(*) from request_log").fetchall()[0][0]
+    if not df.height:
+        if not total:
+            return _answer(Q_RATE, q, "unknown", "No requests in the store yet.")
+        return _answer(Q_RATE, q, "no", f"No 429 / rate_limit_error / cooldown failure among {total} requests.")
+    details = []
+    parts = []
+    for cat in ("subscription_quota", "api_limit", "litellm_cooldown", "other"):
+        sub = df.filter(pl.col("category") == cat)
+        if not sub.height:
+            continue
+        keys = sorted({k for k in sub["key_alias"].to_list() + sub["key_hash"].to_list() if k})
+        details.append(
+            {
+                "category": cat,
+                "count": sub.height,
+                "first_at": sub["started_at"].min(),
+                "last_at": sub["started_at"].max(),
+                "models": sorted({m for m in sub["model_group"].to_list() if m}),
+                "keys": keys,
+                "request_ids": sub["request_id"].head(10).to_list(),
+            }
+        )
+        parts.append(f"{sub.height} {_CATEGORY_TEXT[cat]} (latest {_ts(sub['started_at'].max())})")
+    ev = f"{df.height} rate-limit rejections: " + "; ".join(parts) + "."
+    if any(d["category"] == "litellm_cooldown" for d in details):
+        ev += " Cooldowns block every user of the group: consider router_settings disable_cooldowns or cooldown_time 0."
+    return _answer(Q_RATE, q, "yes", ev, details)
+
+
+_OAUTH_TEXT = {
+    "expired_or_invalid": "token expired or invalid: run `claude /login` again",
+    "revoked": "token revoked: sign in again",
+    "oauth_not_supported": "OAuth beta header missing: the proxy or client dropped anthropic-beta oauth-2025-04-20",
+    "not_claude_code": "subscription token used by a non-Claude-Code client",
+    "token_not_forwarded": "LiteLLM did not forward the token (401 Missing Anthropic API Key)",
+    "other_oauth": "other OAuth/auth failure on a request carrying the OAuth token",
+}
+
+
+def check_oauth_failures(con: duckdb.DuckDBPyConnection) -> Answer:
+    q = "Were there OAuth failures (expired, revoked or rejected token)?"
+    df = frame(con, "check_oauth_failures")
+    total = con.execute("select count(*) from request_log").fetchall()[0][0]
+    if not df.height:
+        if not total:
+            return _answer(Q_OAUTH_FAIL, q, "unknown", "No requests in the store yet.")
+        return _answer(Q_OAUTH_FAIL, q, "no", f"No OAuth credential error among {total} requests.")
+    details = []
+    parts = []
+    for cat, text in _OAUTH_TEXT.items():
+        sub = df.filter(pl.col("category") == cat)
+        if not sub.height:
+            continue
+        details.append(
+            {
+                "category": cat,
+                "count": sub.height,
+                "first_at": sub["started_at"].min(),
+                "last_at": sub["started_at"].max(),
+                "keys": sorted({k for k in sub["key_alias"].to_list() + sub["key_hash"].to_list() if k}),
+                "example": (sub["error_message"][0] or "")[:200],
+                "request_ids": sub["request_id"].head(10).to_list(),
+            }
+        )
+        parts.append(f"{sub.height} {text} (latest {_ts(sub['started_at'].max())})")
+    return _answer(Q_OAUTH_FAIL, q, "yes", f"{df.height} OAuth failures: " + "; ".join(parts) + ".", details)
+
+
+def check_sources(con: duckdb.DuckDBPyConnection) -> Answer:
+    q = "Are both kinds of source flowing (spend-log rows and callback events)?"
+    df = frame(con, "check_sources")
+    rows = {r["source_kind"]: r for r in df.iter_rows(named=True)}
+    text = "; ".join(
+        f"{kind}: {r['events']} (latest event {_ts(r['latest_event'])}, last ingest {_ts(r['last_ingest'])})"
+        for kind, r in rows.items()
+    )
+    missing = [k for k in ("spend_log", "callback") if not rows[k]["events"]]
+    if not missing:
+        return _answer(Q_SOURCES, q, "yes", text + ".", df.to_dicts())
+    hint = {
+        "spend_log": "no spend-log rows: export LiteLLM_SpendLogs (/spend/logs/v2) or add the spend-log sink",
+        "callback": "no callback events: add a JSON logging callback (StandardLoggingPayload) to LiteLLM",
+    }
+    return _answer(Q_SOURCES, q, "no", "; ".join(hint[m] for m in missing) + ". Seen: " + text + ".", df.to_dicts())
+
+
+def check(con: duckdb.DuckDBPyConnection) -> list[Answer]:
+    """All answers, in a fixed order: OAuth reaching Anthropic, API billing, rate limits, OAuth failures, sources."""
+    return [
+        check_oauth(con),
+        check_api_billing(con),
+        check_rate_limits(con),
+        check_oauth_failures(con),
+        check_sources(con),
+    ]
+
+
+def check_exit_code(answers: list[Answer]) -> int:
+    """1 when traffic went to API (pay-per-use) billing, else 0."""
+    return int(any(a.get("id") == Q_API and a.get("answer") == "yes" for a in answers))

@@ -1,0 +1,38 @@
+-- check: OAuth credential failures (billing-and-fallbacks.md section 5), from failed requests and failed callback
+-- hops not already shown by a failed request row. category:
+--   expired_or_invalid  401 "OAuth access token is invalid" / token expired
+--   revoked             403 "OAuth token has been revoked"
+--   oauth_not_supported 401 "OAuth authentication is currently not supported" (anthropic-beta oauth flag missing)
+--   not_claude_code     400 "only authorized for use with Claude Code"
+--   token_not_forwarded 401 "Missing Anthropic API Key" (LiteLLM did not forward the token, no deployment key)
+--   other_oauth         401/403 on a request that carried the client OAuth token, or another OAuth message
+with failures as (
+    select 'request' as level, request_id, litellm_call_id, started_at, model_group, key_alias, key_hash,
+           error_code, error_class, error_message, used_client_oauth_token
+    from request_log where status <> 'success'
+    union all by name
+    select 'callback hop' as level, coalesce(c.event_id, c.litellm_call_id), c.litellm_call_id, c.started_at,
+           c.model_group, c.key_alias, c.key_hash, c.error_code, c.error_class, c.error_message,
+           c.used_client_oauth_token
+    from callback_events c
+    where c.status <> 'success'
+      and not exists (select 1 from request_log r where r.litellm_call_id = c.litellm_call_id and r.status <> 'success'
+                      and r.error_message is not distinct from c.error_message)
+),
+classified as (
+    select
+        *,
+        case
+            when error_message ilike '%oauth access token is invalid%' or error_message ilike '%oauth%expired%'
+                 or error_message ilike '%token%has expired%' then 'expired_or_invalid'
+            when error_message ilike '%oauth token has been revoked%' then 'revoked'
+            when error_message ilike '%oauth authentication is currently not supported%' then 'oauth_not_supported'
+            when error_message ilike '%only authorized for use with claude code%' then 'not_claude_code'
+            when error_message ilike '%missing anthropic api key%' then 'token_not_forwarded'
+            when error_message ilike '%oauth%' then 'other_oauth'
+            when error_code in ('401', '403') and used_client_oauth_token then 'other_oauth'
+        end as category
+    from failures
+)
+select * from classified where category is not null
+order by started_at, request_id
