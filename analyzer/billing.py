@@ -38,7 +38,9 @@ def billing_requests(
     return frame(con, "billing_requests", _params(since, until))
 
 
-def _window_frame(con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None) -> pl.DataFrame:
+def _window_frame(
+    con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None
+) -> pl.DataFrame:
     try:
         from .windows import windows  # type: ignore[attr-defined]
     except ImportError as exc:

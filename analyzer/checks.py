@@ -25,11 +25,13 @@ Q_OAUTH_FAIL = "oauth_failures"
 Q_SOURCES = "sources_flowing"
 
 
-def _ts(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value is not None else "never"
+def _ts(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if isinstance(value, datetime) else "never"
 
 
-def _answer(qid: str, question: str, answer: str, evidence: str, details: list[dict[str, Any]] | None = None) -> Answer:
+def _answer(
+    qid: str, question: str, answer: str, evidence: str, details: list[dict[str, Any]] | None = None
+) -> Answer:
     return {"id": qid, "question": question, "answer": answer, "evidence": evidence, "details": details or []}
 
 
@@ -37,7 +39,9 @@ def check_oauth(con: duckdb.DuckDBPyConnection) -> Answer:
     q = "Is the client OAuth token reaching Anthropic?"
     r = frame(con, "check_oauth").row(0, named=True)
     if not r["requests"]:
-        return _answer(Q_OAUTH, q, "unknown", "No requests in the store yet: ingest spend logs or callback events.")
+        return _answer(
+            Q_OAUTH, q, "unknown", "No requests in the store yet: ingest spend logs or callback events."
+        )
     if r["oauth_requests"]:
         ev = (
             f"{r['oauth_requests']} of {r['requests']} requests carried the client OAuth token "
@@ -99,7 +103,9 @@ def check_api_billing(con: duckdb.DuckDBPyConnection) -> Answer:
         )
         return _answer(Q_API, q, "yes", ev, keys.to_dicts())
     if not total:
-        return _answer(Q_API, q, "unknown", "No requests in the store yet: ingest spend logs or callback events.")
+        return _answer(
+            Q_API, q, "unknown", "No requests in the store yet: ingest spend logs or callback events."
+        )
     unknown = con.execute(
         "select count(*), mode(billing_evidence) from requests where billing_route = 'unknown'"
     ).fetchall()[0]
@@ -127,7 +133,9 @@ def check_rate_limits(con: duckdb.DuckDBPyConnection) -> Answer:
     if not df.height:
         if not total:
             return _answer(Q_RATE, q, "unknown", "No requests in the store yet.")
-        return _answer(Q_RATE, q, "no", f"No 429 / rate_limit_error / cooldown failure among {total} requests.")
+        return _answer(
+            Q_RATE, q, "no", f"No 429 / rate_limit_error / cooldown failure among {total} requests."
+        )
     details = []
     parts = []
     for cat in ("subscription_quota", "api_limit", "litellm_cooldown", "other"):
@@ -207,7 +215,9 @@ def check_sources(con: duckdb.DuckDBPyConnection) -> Answer:
         "spend_log": "no spend-log rows: export LiteLLM_SpendLogs (/spend/logs/v2) or add the spend-log sink",
         "callback": "no callback events: add a JSON logging callback (StandardLoggingPayload) to LiteLLM",
     }
-    return _answer(Q_SOURCES, q, "no", "; ".join(hint[m] for m in missing) + ". Seen: " + text + ".", df.to_dicts())
+    return _answer(
+        Q_SOURCES, q, "no", "; ".join(hint[m] for m in missing) + ". Seen: " + text + ".", df.to_dicts()
+    )
 
 
 def check(con: duckdb.DuckDBPyConnection) -> list[Answer]:

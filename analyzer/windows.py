@@ -236,6 +236,15 @@ def _billing_param(billing: Sequence[str] | str | None) -> list[str] | None:
     return [billing] if isinstance(billing, str) else list(billing)
 
 
+def _frame(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pl.DataFrame:
+    """A query's result as a polars DataFrame."""
+    import polars as pl
+
+    out = pl.from_arrow(con.sql(query, params=params).to_arrow_table())
+    assert isinstance(out, pl.DataFrame)
+    return out
+
+
 def _to_utc_frame(df: pl.DataFrame) -> pl.DataFrame:
     import polars as pl
 
@@ -247,9 +256,9 @@ def latest_headers(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The latest logged official values (any request): rl_5h_reset/utilization/status/logged_at,
     rl_7d_reset/utilization/logged_at; all None when no unified headers were logged."""
     cur = con.execute(sql("windows_latest_headers"))
-    row = cur.fetchone()
     cols = [d[0] for d in cur.description]  # type: ignore[union-attr]
-    return dict(zip(cols, row or [None] * len(cols), strict=True))
+    rows = cur.fetchall()
+    return dict(zip(cols, rows[0] if rows else [None] * len(cols), strict=True))
 
 
 # ---------------------------------------------------------------------------------------------- limits
@@ -369,7 +378,7 @@ def windows(
     pricing.register_prices(con)
     con.register("_ccstats_bounds", bounds)
     try:
-        df = con.execute(sql("windows_aggregate"), params).pl()
+        df = _frame(con, sql("windows_aggregate"), params)
     finally:
         con.unregister("_ccstats_bounds")
     df = _to_utc_frame(df)
@@ -377,12 +386,7 @@ def windows(
     minutes = (pl.col("last_ms") - pl.col("first_ms")) / MINUTE_MS
     has_rate = ~pl.col("is_gap") & (pl.col("last_ms") > pl.col("first_ms"))
     active = ~pl.col("is_gap") & ((now_ms - pl.col("last_ms")) < length_ms) & (now_ms < pl.col("window_end_ms"))
-    df = df.with_columns(
-        pl.lit(None, dtype=pl.Int64).alias("window_end_ms"),  # placeholder replaced below
-    ).drop("window_end_ms")
-    df = df.with_columns(
-        (pl.col("window_end").dt.epoch("ms")).alias("window_end_ms"),
-    )
+    df = df.with_columns(pl.col("window_end").dt.epoch("ms").alias("window_end_ms"))
     df = df.with_columns(
         active.alias("is_active"),
         pl.when(~pl.col("is_gap")).then(minutes).otherwise(None).alias("duration_minutes"),
@@ -549,7 +553,8 @@ def weekly(
     reset = head.get("rl_7d_reset")
     anchor_ms = _ms(_utc(reset)) if reset is not None else None  # type: ignore[arg-type]
     pricing.register_prices(con)
-    df = con.execute(
+    df = _frame(
+        con,
         sql("windows_weekly"),
         {
             "anchor_ms": anchor_ms,
@@ -558,7 +563,7 @@ def weekly(
             "until": _utc(until),
             "billing": _billing_param(billing),
         },
-    ).pl()
+    )
     df = _to_utc_frame(df)
     label = "official 7d reset" if anchor_ms is not None else "calendar week (estimate)"
     df = df.with_columns(

@@ -67,7 +67,8 @@ litellm as (
         coalesce(q.error_class = 'RouterRateLimitError', false)
             or coalesce(q.error_message ilike 'No deployments available%', false)
             or coalesce(h.hop_cooldown, false) as is_cooldown,
-        coalesce(q.attempted_fallbacks, 0) > 0 and q.model_requested is distinct from q.model_group as by_spend,
+        q.origin = 'spend_log' and coalesce(q.attempted_fallbacks, 0) > 0
+            and q.model_requested is distinct from q.model_group as by_spend,
         coalesce(len(list_distinct(list_filter(q.hop_models, lambda x: x is not null))) > 1, false) as by_hops
     from req q
     left join hop_errors h using (litellm_call_id)

@@ -94,15 +94,26 @@ def spend_row(
         "litellm_call_id": cid,
         "status": status,
         "error_information": (
-            {"error_code": error_code, "error_class": error_class, "llm_provider": provider,
-             "error_message": error_message, "traceback": ""}
-            if failed or error_code or error_class else None
+            {
+                "error_code": error_code,
+                "error_class": error_class,
+                "llm_provider": provider,
+                "error_message": error_message,
+                "traceback": "",
+            }
+            if failed or error_code or error_class
+            else None
         ),
-        "additional_usage_values": None if failed else {
+        "additional_usage_values": None
+        if failed
+        else {
             "cache_creation_input_tokens": cache_creation,
             "cache_read_input_tokens": cache_read,
-            "prompt_tokens_details": {"text_tokens": input_tokens, "cached_tokens": cache_read,
-                                      "cache_write_tokens": cache_creation},
+            "prompt_tokens_details": {
+                "text_tokens": input_tokens,
+                "cached_tokens": cache_read,
+                "cache_write_tokens": cache_creation,
+            },
             "service_tier": "standard",
         },
         "attempted_retries": attempted_retries,
@@ -118,7 +129,9 @@ def spend_row(
         "request_id": rid,
         "call_type": call_type,
         "api_key": key_hash,
-        "spend": (0.0 if failed else round(input_tokens * 3e-6 + output_tokens * 1.5e-5, 6)) if spend is None else spend,
+        "spend": (0.0 if failed else round(input_tokens * 3e-6 + output_tokens * 1.5e-5, 6))
+        if spend is None
+        else spend,
         "total_tokens": 0 if failed else prompt + output_tokens,
         "prompt_tokens": 14 if failed else prompt,
         "completion_tokens": 0 if failed else output_tokens,
@@ -193,7 +206,9 @@ def callback_event(
         "user_agent": "claude-cli/2.0.14 (external, cli)",
         "used_client_oauth_token": used_client_oauth_token,
         "requester_ip_address": "127.0.0.1",
-        "usage_object": None if failed else {
+        "usage_object": None
+        if failed
+        else {
             "cache_creation_input_tokens": cache_creation,
             "cache_read_input_tokens": cache_read,
             "prompt_tokens_details": {"text_tokens": input_tokens, "cached_tokens": cache_read},
@@ -210,7 +225,8 @@ def callback_event(
         "stream": False,
         "status": status,
         "response_cost": (0.0 if failed else round(input_tokens * 3e-6 + output_tokens * 1.5e-5, 6))
-        if response_cost is None else response_cost,
+        if response_cost is None
+        else response_cost,
         "custom_llm_provider": provider,
         "prompt_tokens": 0 if failed else prompt,
         "completion_tokens": 0 if failed else output_tokens,
@@ -227,8 +243,14 @@ def callback_event(
         "requester_ip_address": "127.0.0.1",
         "request_tags": ["User-Agent: claude-cli"],
         "error_str": error_message,
-        "error_information": {"error_code": error_code, "error_class": error_class, "llm_provider": provider,
-                              "error_message": error_message} if failed else None,
+        "error_information": {
+            "error_code": error_code,
+            "error_class": error_class,
+            "llm_provider": provider,
+            "error_message": error_message,
+        }
+        if failed
+        else None,
         "hidden_params": {"model_id": None, "api_base": None, "additional_headers": additional_headers or {}},
     }
     ev.update(overrides)

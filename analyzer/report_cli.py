@@ -1,0 +1,327 @@
+"""`ccstats report` and `ccstats check`: terminal tables or one JSON object, from the library's DataFrames.
+
+Times are computed and stored in UTC and converted to ``--tz`` only here, for display. Every money column says
+which cost it is: ``spend_usd`` is LiteLLM's logged spend (API list price for all traffic, subscription traffic
+included); ``cost_usd`` is computed by ccstats with genai-prices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+from .db import connect, default_db_path
+from .errors import UserError
+from .ingest import local_timezone_name
+
+WINDOW_ROWS = 12  # windows shown in the terminal; --json has all of them
+
+
+@dataclass
+class ReportOptions:
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    tz: str = "UTC"
+    by: str | None = None
+    plan: str = "p90"
+    now: dt.datetime | None = None
+
+
+def parse_options(
+    since: str | None, until: str | None, tz: str | None, by: str | None, plan: str | None
+) -> ReportOptions:
+    """Validate the shared report options; a bad value is a UserError (one line, no traceback)."""
+    zone = tz or local_timezone_name()
+    try:
+        zinfo = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UserError(f"--tz: unknown time zone {zone!r}") from exc
+
+    def parse(name: str, value: str | None) -> dt.datetime | None:
+        if not value:
+            return None
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise UserError(f"--{name}: expected an ISO date or time such as 2026-11-27 or 2026-11-27T09:00, "
+                            f"got {value!r}") from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=zinfo)
+        return parsed.astimezone(dt.UTC)
+
+    opts = ReportOptions(parse("since", since), parse("until", until), zone, by, plan or "p90")
+    if opts.since and opts.until and opts.since >= opts.until:
+        raise UserError("--since must be before --until")
+    return opts
+
+
+def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
+    """Everything `report` shows, as DataFrames and plain data (the HTML report and notebooks use the same calls)."""
+    from . import billing, checks, fallbacks, windows
+
+    kw = {"since": opts.since, "until": opts.until}
+    return {
+        "windows": windows.windows(con, by=opts.by, plan=opts.plan, now=opts.now, **kw),
+        "active": windows.active_window(con, plan=opts.plan, now=opts.now),
+        "weekly": windows.weekly(con, tz=opts.tz, now=opts.now, **kw),
+        "fallbacks": fallbacks.fallback_events(con, **kw),
+        "fallback_summary": fallbacks.fallback_summary(con, **kw),
+        "retries": fallbacks.retries(con, **kw),
+        "billing_by_day": billing.billing_summary(con, by="day", tz=opts.tz, **kw),
+        "billing_by_key": billing.billing_summary(con, by="key", tz=opts.tz, **kw),
+        "api_leaks": billing.api_leaks(con, **kw),
+        "check": checks.check(con),
+        "meta": meta(con, opts),
+    }
+
+
+def meta(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
+    first, last, n = con.execute("select min(started_at), max(started_at), count(*) from request_log").fetchall()[0]
+    q = con.execute("select count(*) from quarantine").fetchall()[0][0]
+    src = con.execute("select count(*) from sources").fetchall()[0][0]
+    return {
+        "generated_at": dt.datetime.now(dt.UTC),
+        "timezone": opts.tz,
+        "data_from": first,
+        "data_to": last,
+        "requests": n,
+        "sources": src,
+        "quarantined": q,
+        "since": opts.since,
+        "until": opts.until,
+        "plan": opts.plan,
+        "costs": {
+            "spend_usd": "LiteLLM's logged spend: API list price for every request, subscription traffic included",
+            "cost_usd": "computed by ccstats from token counts with genai-prices (API list price)",
+        },
+        "windows": {
+            "estimate": "ccusage's block rule over the logged requests (start floored to the UTC hour, 5 h long)",
+            "official": "Anthropic's anthropic-ratelimit-unified-5h-* headers, where LiteLLM logged them",
+        },
+    }
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _jsonable(value: Any, zone: ZoneInfo) -> Any:
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(zone).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v, zone) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v, zone) for v in value]
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if hasattr(value, "to_dicts"):
+        return [_jsonable(r, zone) for r in value.to_dicts()]
+    return value
+
+
+def as_json(data: dict[str, Any], opts: ReportOptions) -> str:
+    zone = ZoneInfo(opts.tz)
+    out = {
+        "meta": data["meta"],
+        "windows": data["windows"],
+        "active_window": data["active"],
+        "weekly": data["weekly"],
+        "fallbacks": {"events": data["fallbacks"], "summary": data["fallback_summary"], "retries": data["retries"]},
+        "billing": {"by_day": data["billing_by_day"], "by_key": data["billing_by_key"], "api_leaks": data["api_leaks"]},
+        "check": data["check"],
+    }
+    return json.dumps(_jsonable(out, zone), indent=1, default=str)
+
+
+# ---------------------------------------------------------------- terminal
+
+
+def _fmt_time(value: Any, zone: ZoneInfo) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _n(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _usd(value: Any) -> str:
+    return "" if value is None else f"${value:,.2f}"
+
+
+def print_report(data: dict[str, Any], opts: ReportOptions) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    zone = ZoneInfo(opts.tz)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    m = data["meta"]
+    console.print(
+        f"[bold]ccstats[/bold]  {m['requests']:,} requests from {m['sources']} sources, "
+        f"{_fmt_time(m['data_from'], zone)} to {_fmt_time(m['data_to'], zone)} ({opts.tz}); "
+        f"{m['quarantined']:,} quarantined"
+    )
+
+    t = Table(title="Checks", title_justify="left")
+    for col in ("question", "answer", "evidence"):
+        t.add_column(col, overflow="fold")
+    colors = {"yes": "green", "no": "red", "unknown": "yellow"}
+    for a in data["check"]:
+        t.add_row(a["question"], f"[{colors.get(a['answer'], 'white')}]{a['answer']}[/]", a["evidence"])
+    console.print(t)
+
+    act = data["active"]
+    if act:
+        reset = _fmt_time(act.get("reset_at"), zone)
+        pct = act.get("percent_of_limit")
+        console.print(
+            f"[bold]Current 5-hour window[/bold]: resets {reset} ({act.get('reset_source')}); "
+            f"{_n(act.get('total_tokens'))} tokens"
+            + (f", {pct:.0f}% of {act.get('limit_label')}" if pct is not None else "")
+            + (f"; burn {act['tokens_per_minute']:,.0f} tokens/min" if act.get("tokens_per_minute") else "")
+            + (f", projected {act['projected_total_tokens']:,.0f} at reset" if act.get("projected_total_tokens") else "")
+            + (f"; official utilization {act['official_5h_utilization']:.0%}"
+               if act.get("official_5h_utilization") is not None else "")
+        )
+    else:
+        console.print("[bold]Current 5-hour window[/bold]: none active")
+
+    w = data["windows"]
+    by_col = w.columns[0] if opts.by else None
+    shown = w.filter(~w["is_gap"]).tail(WINDOW_ROWS) if len(w) else w
+    t = Table(title=f"5-hour windows (estimate; last {len(shown)} of {int((~w['is_gap']).sum()) if len(w) else 0})",
+              title_justify="left")
+    cols = ([by_col] if by_col else []) + ["start", "end", "req", "input", "output", "cache write", "cache read",
+                                          "total", "spend_usd", "cost_usd", "% limit", "official 5h", "models"]
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("start", "end", "models", by_col) else "right")
+    for r in shown.to_dicts():
+        row = ([str(r[by_col])] if by_col else []) + [
+            _fmt_time(r["window_start"], zone) + (" *" if r["is_active"] else ""),
+            _fmt_time(r["window_end"], zone),
+            _n(r["requests"]), _n(r["input_tokens"]), _n(r["output_tokens"]), _n(r["cache_creation_tokens"]),
+            _n(r["cache_read_tokens"]), _n(r["total_tokens"]), _usd(r["spend_usd"]), _usd(r["cost_usd"]),
+            "" if r["percent_of_limit"] is None else f"{r['percent_of_limit']:.0f}%",
+            "" if r["official_5h_utilization"] is None else f"{r['official_5h_utilization']:.0%}",
+            ", ".join(r["models"] or []),
+        ]
+        t.add_row(*row)
+    console.print(t)
+    if len(w):
+        console.print(f"  limit: {w['limit_label'][0]}; * = active window", style="dim")
+
+    wk = data["weekly"]
+    t = Table(title="Weekly usage", title_justify="left")
+    for c in ("period", "anchor", "req", "total tokens", "spend_usd", "cost_usd", "official 7d"):
+        t.add_column(c)
+    for r in wk.to_dicts():
+        t.add_row(f"{_fmt_time(r['period_start'], zone)} to {_fmt_time(r['period_end'], zone)}", r["anchor"],
+                  _n(r["requests"]), _n(r["total_tokens"]), _usd(r["spend_usd"]), _usd(r["cost_usd"]),
+                  "" if r["official_7d_utilization"] is None else f"{r['official_7d_utilization']:.0%}")
+    console.print(t)
+
+    b = data["billing_by_day"]
+    t = Table(title="Who paid, per day", title_justify="left")
+    for c in ("day", "route", "req", "total tokens", "spend_usd", "billed to API", "subscription value", "unknown"):
+        t.add_column(c)
+    for r in b.to_dicts():
+        t.add_row(str(r["day"]), r["billing_route"], _n(r["requests"]), _n(r["total_tokens"]), _usd(r["spend_usd"]),
+                  _usd(r["api_billed_spend_usd"]), _usd(r["subscription_value_usd"]), _n(r["unknown_requests"]))
+    console.print(t)
+
+    fs = data["fallback_summary"]
+    t = Table(title=f"Fallbacks ({len(data['fallbacks'])} events; {len(data['retries'])} plain retries counted apart)",
+              title_justify="left")
+    for c in ("kind", "from", "to", "events", "rescued", "last", "trigger"):
+        t.add_column(c, overflow="fold")
+    for r in fs.to_dicts():
+        t.add_row(r["kind"], str(r["from_model"]), str(r["to_model"]), _n(r["events"]), _n(r["rescued"]),
+                  _fmt_time(r["last_at"], zone), str(r["top_trigger"] or ""))
+    console.print(t)
+
+    leaks = data["api_leaks"]
+    if len(leaks):
+        t = Table(title=f"Requests billed to a pay-per-use account ({len(leaks)})", title_justify="left")
+        for c in ("time", "key", "route", "model", "billing", "evidence"):
+            t.add_column(c, overflow="fold")
+        for r in leaks.tail(15).to_dicts():
+            t.add_row(_fmt_time(r["started_at"], zone), str(r["key_alias"] or (r["key_hash"] or "")[:12]),
+                      str(r["route"]), str(r["model_group"] or r["model_requested"]), r["billing_route"],
+                      r["billing_evidence"])
+        console.print(t)
+    console.print(
+        "  spend_usd = LiteLLM's logged spend (API list price, all traffic); cost_usd = computed with genai-prices",
+        style="dim",
+    )
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _open(db_path: str | None) -> duckdb.DuckDBPyConnection:
+    return connect(db_path or default_db_path(), read_only=True)
+
+
+def report_command(
+    db_path: str | None, since: str | None, until: str | None, tz: str | None, by: str | None, plan: str | None,
+    as_json: bool, html_path: str | None, png_dir: str | None, svg_dir: str | None,
+) -> None:
+    import click
+
+    opts = parse_options(since, until, tz, by, plan)
+    con = _open(db_path)
+    try:
+        if html_path:
+            from .report_html import write_html_report
+
+            info = write_html_report(con, html_path, since=opts.since, until=opts.until, tz=opts.tz, by=opts.by,
+                                     plan=opts.plan, png_dir=png_dir, svg_dir=svg_dir)
+            click.echo(f"wrote {info['path']} ({info['bytes'] / 1024:,.0f} KB)", err=True)
+            return
+        data = collect(con, opts)
+    finally:
+        con.close()
+    if as_json:
+        click.echo(as_json_text(data, opts))
+    else:
+        print_report(data, opts)
+
+
+def as_json_text(data: dict[str, Any], opts: ReportOptions) -> str:
+    return as_json(data, opts)
+
+
+def check_command(
+    db_path: str | None, since: str | None, until: str | None, tz: str | None, by: str | None, plan: str | None,
+    as_json: bool,
+) -> int:
+    import click
+
+    from .checks import check, check_exit_code
+
+    parse_options(since, until, tz, by, plan)
+    con = _open(db_path)
+    try:
+        answers = check(con)
+    finally:
+        con.close()
+    if as_json:
+        click.echo(json.dumps(_jsonable(answers, ZoneInfo("UTC")), indent=1, default=str))
+    else:
+        for a in answers:
+            click.echo(f"{a['answer'].upper():8} {a['question']}\n         {a['evidence']}")
+    return check_exit_code(answers)

@@ -1,0 +1,55 @@
+"""`ccstats report` and `ccstats check` on the real-proxy fixtures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from analyzer.cli import cli
+
+
+def test_report_json_has_every_section(sample_db: Path) -> None:
+    r = CliRunner().invoke(cli, ["report", "--db", str(sample_db), "--json", "--tz", "Europe/Berlin"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert {"windows", "weekly", "fallbacks", "billing", "check"} <= set(data)
+    assert [w["window_start"] for w in data["windows"]] == ["2026-11-27T11:00:00+01:00"]  # 10:00 UTC, shown in Berlin
+    assert data["windows"][0]["requests"] == 27  # the 27 successful requests of the capture
+    kinds = sorted({e["kind"] for e in data["fallbacks"]["events"]})
+    assert kinds == ["litellm_cooldown", "litellm_router"]
+    assert {a["id"] for a in data["check"]} == {"oauth_reaching_anthropic", "api_billing", "rate_limit_rejections",
+                                                "oauth_failures", "sources_flowing"}
+
+
+def test_report_tables(sample_db: Path) -> None:
+    r = CliRunner().invoke(cli, ["report", "--db", str(sample_db), "--tz", "UTC"])
+    assert r.exit_code == 0, r.output
+    for title in ("Checks", "5-hour windows", "Weekly usage", "Who paid, per day", "Fallbacks"):
+        assert title in r.output
+
+
+def test_report_by_key(sample_db: Path) -> None:
+    r = CliRunner().invoke(cli, ["report", "--db", str(sample_db), "--json", "--by", "key"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)["windows"]
+    assert {row["key_hash"] for row in rows if not row["is_gap"]} == {"litellm_proxy_master_key"}
+
+
+def test_check_exits_1_when_traffic_went_to_the_api(sample_db: Path) -> None:
+    r = CliRunner().invoke(cli, ["check", "--db", str(sample_db), "--json"])
+    assert r.exit_code == 1
+    answers = {a["id"]: a["answer"] for a in json.loads(r.output)}
+    assert answers["api_billing"] == "yes" and answers["oauth_reaching_anthropic"] == "yes"
+
+
+def test_bad_report_options_are_one_line_errors(sample_db: Path) -> None:
+    for args, message in [
+        (["--since", "2026-13-01"], "--since: expected an ISO date or time"),
+        (["--tz", "Nowhere/City"], "--tz: unknown time zone 'Nowhere/City'"),
+        (["--since", "2026-11-28", "--until", "2026-11-27"], "--since must be before --until"),
+    ]:
+        r = CliRunner().invoke(cli, ["report", "--db", str(sample_db), *args])
+        assert r.exit_code == 1
+        assert message in r.output
