@@ -410,7 +410,7 @@ def print_table(results: Result) -> None:
         if r.get("summary"):
             s = r["summary"]
             notes.append(f"+{s.get('rows_added', 0):,} rows, {s.get('quarantined', 0)} quarantined")
-        if "records" in r:
+        if "bytes_per_record" in r:
             notes.append(f"{r['records']:,} records, {r['mb']:,} MB, {r['bytes_per_record']:,} B each")
         if "blocks" in r:
             notes.append(f"{r['blocks']} blocks/windows")

@@ -397,11 +397,17 @@ def _ingest_lines(
             else:
                 f.seek(src.offset)
         carry = b""
+        # Read a plain file only up to the size it had when this call began: a file a writer keeps appending to
+        # would otherwise keep this loop (and the database lock) busy for as long as the writer writes.
+        remaining = None if compressed else max(total_size - src.offset, 0)
         while True:
+            want = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
             try:
-                buf = f.read(CHUNK_BYTES)
+                buf = f.read(want) if want else b""
             except (EOFError, OSError):  # gzip member still being written: stop at what is complete
                 buf = b""
+            if remaining is not None:
+                remaining -= len(buf)
             data = carry + buf
             if buf:
                 cut = data.rfind(b"\n") + 1

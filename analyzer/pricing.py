@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -56,6 +57,8 @@ PRICE_COLUMNS = (
     "cache_write_tier_usd",
     "cache_read_tier_usd",
 )
+
+_MILLION = Decimal(1_000_000)
 
 # LiteLLM provider prefixes -> genai-prices provider ids (a hint; lookups fall back to no provider).
 _PROVIDER_HINTS = {
@@ -119,18 +122,23 @@ def _candidates(model: str) -> list[tuple[str, str | None]]:
     return out
 
 
+def _per_token(mtok: Any) -> float:
+    """USD per token from a USD-per-million Decimal, rounded once (0.1 / 1e6 -> 1e-07, not 1.0000000000000001e-07)."""
+    return float(Decimal(mtok) / _MILLION)
+
+
 def _split(value: Any) -> tuple[float | None, int | None, float | None]:
     """(base per token, tier start, tier price per token) from a genai-prices per-MTok price."""
     if value is None:
         return None, None, None
     base = getattr(value, "base", None)
     if base is None:  # plain Decimal
-        return float(value) / 1e6, None, None
+        return _per_token(value), None, None
     tiers = list(getattr(value, "tiers", []) or [])
     if not tiers:
-        return float(base) / 1e6, None, None
+        return _per_token(base), None, None
     first = min(tiers, key=lambda t: t.start)
-    return float(base) / 1e6, int(first.start), float(first.price) / 1e6
+    return _per_token(base), int(first.start), _per_token(first.price)
 
 
 @cache

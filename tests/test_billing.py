@@ -176,11 +176,6 @@ def test_api_leaks_lists_every_pay_per_use_request(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the views.sql rule proposed in the fallbacks/billing report: requests "
-    "refused by LiteLLM itself (cooldown) never reached Anthropic and were not billed",
-)
 def test_litellm_cooldown_refusal_is_not_an_api_leak(tmp_path: Path) -> None:
     con = load(
         tmp_path,

@@ -10,7 +10,7 @@ select
 from litellm_deployments
 group by model_name;
 
--- One row per client request. billing_route follows the order in billing-and-fallbacks.md section 7:
+-- One row per client request. billing_route (subscription, subscription_overage, api, cloud, not_billed, unknown) follows the order in billing-and-fallbacks.md section 7:
 -- the first rule that fires decides; billing_evidence names it; spend, user agent and model never decide alone.
 create or replace view requests as
 with base as (
@@ -28,6 +28,10 @@ classified as (
         *,
         (rl_overage_status in ('allowed', 'allowed_warning') and rl_unified_status = 'rejected') as _overage,
         case
+            when status <> 'success' and (error_class = 'RouterRateLimitError' or _err like 'no deployments available%')
+                then ['not_billed', 'LiteLLM refused the request itself (cooldown: No deployments available); it never reached the provider', 'high']
+            when status <> 'success' and error_class = 'ProxyException'
+                then ['not_billed', 'LiteLLM rejected the request before routing (' || coalesce(error_code, '?') || ' ProxyException); it never reached the provider', 'high']
             when used_client_oauth_token and _provider in ('bedrock', 'vertex_ai', 'vertex_ai_beta', 'azure', 'azure_ai')
                 then ['cloud', 'used_client_oauth_token=true but provider ' || _provider || ' never receives the token', 'high']
             when used_client_oauth_token
@@ -53,6 +57,8 @@ classified as (
                 then ['subscription', 'error body: OAuth credential error (request not billed)', 'high']
             when client_sent_api_key and route = '/anthropic'
                 then ['api', 'pass-through request carried a client x-api-key header', 'medium']
+            when client_sent_api_key = false and route = '/anthropic'
+                then ['subscription', 'pass-through request without a client x-api-key: the client Authorization (OAuth) header was forwarded, unless the proxy sets ANTHROPIC_API_KEY', 'low']
             when _deployment_cloud
                 then ['cloud', 'LiteLLM config: deployment is a cloud provider', 'medium']
             when _deployment_has_key = false and status = 'success'
