@@ -49,7 +49,9 @@ Result = dict[str, Any]
 # ---------------------------------------------------------------- running things
 
 
-def run(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, log: Path) -> Result:
+def run(
+    cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, log: Path
+) -> Result:
     """Run ``cmd`` to completion; wall time, exit code, peak RSS (of that process, from wait4), output tails."""
     out_p, err_p = log.with_suffix(".out"), log.with_suffix(".err")
     t0 = time.perf_counter()
@@ -65,7 +67,9 @@ def run(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | No
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
     }
     if proc.returncode != 0:
-        res["error"] = err_p.read_text(errors="replace")[-1500:].strip() or out_p.read_text(errors="replace")[-1500:]
+        res["error"] = (
+            err_p.read_text(errors="replace")[-1500:].strip() or out_p.read_text(errors="replace")[-1500:]
+        )
     res["stdout_path"] = str(out_p)
     return res
 
@@ -104,10 +108,15 @@ def _rate(res: Result, rows: int, nbytes: int) -> Result:
 
 def _ingest_summary(res: Result) -> dict[str, int]:
     try:
-        doc = json.loads(Path(res["stdout_path"]).read_text())
+        text = Path(res["stdout_path"]).read_text(errors="replace")
+        # DuckDB's progress bar may precede the JSON on stdout (see the bench report)
+        doc = json.loads(text[text.index("\n{") + 1 :] if not text.startswith("{") else text)
         srcs = doc.get("sources", [])
-        return {k: sum(int(s.get(k, 0)) for s in srcs) for k in ("rows_added", "duplicates", "quarantined", "lines")}
-    except (OSError, ValueError, AttributeError):
+        return {
+            k: sum(int(s.get(k, 0)) for s in srcs)
+            for k in ("rows_added", "duplicates", "quarantined", "lines")
+        }
+    except (OSError, ValueError, AttributeError):  # ValueError: no JSON
         return {}
 
 
@@ -119,8 +128,13 @@ def _median_runs(cmd: list[str], runs: int, log: Path) -> Result:
     results = [run(cmd, log=log.with_name(f"{log.name}-{i}")) for i in range(runs)]
     ok = [r for r in results if r["exit"] == 0]
     if not ok:
-        return {"cmd": results[0]["cmd"], "exit": results[0]["exit"], "error": results[0].get("error", ""),
-                "seconds": None, "peak_rss_mb": max(r["peak_rss_mb"] for r in results)}
+        return {
+            "cmd": results[0]["cmd"],
+            "exit": results[0]["exit"],
+            "error": results[0].get("error", ""),
+            "seconds": None,
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+        }
     return {
         "cmd": ok[0]["cmd"],
         "exit": 0,
@@ -138,13 +152,18 @@ def find_ccusage() -> str | None:
     """``$CCSTATS_CCUSAGE``, else the pinned project-local install .ci/node, else ``ccusage`` on PATH."""
     override = os.environ.get("CCSTATS_CCUSAGE", "").strip()
     local = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "ccusage"
-    cands = [shutil.which(override) or override] if override else [str(local) if local.exists() else None,
-                                                                    shutil.which("ccusage")]
+    cands = (
+        [shutil.which(override) or override]
+        if override
+        else [str(local) if local.exists() else None, shutil.which("ccusage")]
+    )
     for exe in cands:
         if not exe:
             continue
         try:
-            p = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+            p = subprocess.run(
+                [exe, "--version"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+            )
         except (OSError, subprocess.SubprocessError):
             continue
         if p.returncode == 0 and p.stdout.strip().startswith("ccusage"):
@@ -181,7 +200,11 @@ class Bench:
         self.report_runs = report_runs
         self.results: Result = {
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
             "seed": SEED,
             "sizes": self.sizes,
             "steps": {},
@@ -197,7 +220,9 @@ class Bench:
     def step(self, name: str, res: Result) -> Result:
         res.pop("stdout_path", None)
         self.results["steps"][name] = res
-        status = "ok" if res.get("exit", 0) == 0 and "skipped" not in res else (res.get("skipped") or "FAILED")
+        status = (
+            "ok" if res.get("exit", 0) == 0 and "skipped" not in res else (res.get("skipped") or "FAILED")
+        )
         print(f"  {name:<34} {status:<8} {res.get('seconds')!s:>9} s", file=sys.stderr, flush=True)
         return res
 
@@ -209,12 +234,20 @@ class Bench:
             count = synth.write_callbacks_jsonl(path, n, seed)
         secs = time.perf_counter() - t0
         size = path.stat().st_size
-        return {"seconds": round(secs, 2), "records": count, "mb": round(size / 1e6, 1),
-                "bytes_per_record": round(size / max(count, 1)), "records_per_s": round(count / secs)}
+        return {
+            "seconds": round(secs, 2),
+            "records": count,
+            "mb": round(size / 1e6, 1),
+            "bytes_per_record": round(size / max(count, 1)),
+            "records_per_s": round(count / secs),
+        }
 
     def ingest_pair(self, label: str, path: Path, records: int, db: Path) -> tuple[Result, Result]:
         nbytes = path.stat().st_size
-        ours = run(_ccstats("ingest", "--json", "--db", str(_fresh(db)), str(path)), log=self.work / f"{label}-ingest")
+        ours = run(
+            _ccstats("ingest", "--json", "--db", str(_fresh(db)), str(path)),
+            log=self.work / f"{label}-ingest",
+        )
         ours["summary"] = _ingest_summary(ours)
         _rate(ours, records, nbytes)
         base_db = _fresh(self.work / f"{label}-baseline.duckdb")
@@ -226,7 +259,9 @@ class Bench:
         return ours, base
 
     def enough_disk(self, n: int, with_callbacks: bool) -> bool:
-        need = int(n * (SPEND_BYTES_PER_ROW + (CALLBACK_BYTES_PER_REQ if with_callbacks else 0)) * 1.25) + (2 << 30)
+        need = int(n * (SPEND_BYTES_PER_ROW + (CALLBACK_BYTES_PER_REQ if with_callbacks else 0)) * 1.25) + (
+            2 << 30
+        )
         free = _free_bytes(self.work)
         if free < need:
             self.results["notes"].append(
@@ -251,6 +286,13 @@ class Bench:
         if self.enough_disk(big, True):
             self.full_size(big)
         self.extras()
+        import resource
+
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.results["notes"].append(
+            f"peak RSS comes from wait4 and includes the forked bench process before exec: values near "
+            f"{own:,.0f} MB (this process's peak) are a floor, not the tool's own footprint"
+        )
         self.results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
         return self.results
 
@@ -265,7 +307,9 @@ class Bench:
         events = g["records"]
         # Callbacks go into the same store (as they would in use: merged onto the spend rows), after the spend rows.
         nbytes = cbs.stat().st_size
-        res = run(_ccstats("ingest", "--json", "--db", str(store), str(cbs)), log=self.work / "callbacks-ingest")
+        res = run(
+            _ccstats("ingest", "--json", "--db", str(store), str(cbs)), log=self.work / "callbacks-ingest"
+        )
         res["summary"] = _ingest_summary(res)
         ours_cb = self.step(f"ingest callbacks {n:,} req", _rate(res, events, nbytes))
         base_db = _fresh(self.work / "callbacks-baseline.duckdb")
@@ -283,11 +327,18 @@ class Bench:
         for flag in ("--json", "--html"):
             args = ["report", "--db", str(store), "--tz", "UTC"]
             args += ["--json"] if flag == "--json" else ["--html", str(self.work / "report.html")]
-            self.step(f"report {flag} {n:,}", _median_runs(_ccstats(*args), self.report_runs,
-                                                           self.work / f"report{flag.replace('-', '_')}"))
+            self.step(
+                f"report {flag} {n:,}",
+                _median_runs(
+                    _ccstats(*args), self.report_runs, self.work / f"report{flag.replace('-', '_')}"
+                ),
+            )
 
         # incremental
-        res = run(_ccstats("ingest", "--json", "--db", str(store), str(spend), str(cbs)), log=self.work / "incr-none")
+        res = run(
+            _ccstats("ingest", "--json", "--db", str(store), str(spend), str(cbs)),
+            log=self.work / "incr-none",
+        )
         res["summary"] = _ingest_summary(res)
         self.step("ingest again, nothing changed", res)
         extra = self.work / "append.jsonl"
@@ -295,7 +346,10 @@ class Bench:
         with spend.open("ab") as f:
             f.write(extra.read_bytes())
         extra.unlink()
-        res = run(_ccstats("ingest", "--json", "--db", str(store), str(spend), str(cbs)), log=self.work / "incr-append")
+        res = run(
+            _ccstats("ingest", "--json", "--db", str(store), str(spend), str(cbs)),
+            log=self.work / "incr-append",
+        )
         res["summary"] = _ingest_summary(res)
         self.step(f"ingest {APPEND_ROWS:,} appended rows", res)
         spend.unlink()
@@ -312,22 +366,30 @@ class Bench:
             return
         exe = find_ccusage()
         if exe is None:
-            self.step("ccusage blocks", {"skipped": f"ccusage not found (npm install --prefix .ci/node "
-                                                    f"ccusage@{PINNED_CCUSAGE_VERSION})"})
+            self.step(
+                "ccusage blocks",
+                {
+                    "skipped": f"ccusage not found (npm install --prefix .ci/node "
+                    f"ccusage@{PINNED_CCUSAGE_VERSION})"
+                },
+            )
             return
         cfg = self.work / "claude"
         shutil.rmtree(cfg, ignore_errors=True)
         t0 = time.perf_counter()
         lines = synth.write_transcripts(cfg, n, SEED)
         self.results["transcripts"] = {"lines": lines, "seconds": round(time.perf_counter() - t0, 1)}
-        version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+        version = subprocess.run(
+            [exe, "--version"], capture_output=True, text=True, timeout=60
+        ).stdout.strip()
         cmd = [exe, "blocks", "--json", "--offline", "--timezone", "UTC", "--no-color", "--order", "asc"]
         res = run(cmd, env=_ccusage_env(cfg), cwd=cfg, log=self.work / "ccusage-blocks")
         res["version"] = version
         res["transcript_lines"] = lines
         try:
-            res["blocks"] = sum(1 for b in json.loads(Path(res["stdout_path"]).read_text())["blocks"]
-                                if not b.get("isGap"))
+            res["blocks"] = sum(
+                1 for b in json.loads(Path(res["stdout_path"]).read_text())["blocks"] if not b.get("isGap")
+            )
         except (OSError, ValueError, KeyError, TypeError):
             pass
         self.step(f"ccusage blocks {n:,}", res)
@@ -354,9 +416,13 @@ class Bench:
         except ImportError:
             mod = None
         if not dsn or mod is None:
-            self.step("postgres read", {"skipped": "no server" if not dsn else "no analyzer.sources.postgres"})
+            self.step(
+                "postgres read", {"skipped": "no server" if not dsn else "no analyzer.sources.postgres"}
+            )
             return
-        self.step("postgres read", {"skipped": "not wired: analyzer.sources.postgres has no bench entry point yet"})
+        self.step(
+            "postgres read", {"skipped": "not wired: analyzer.sources.postgres has no bench entry point yet"}
+        )
 
     def extras(self) -> None:
         try:
@@ -372,7 +438,9 @@ class Bench:
         try:
             lag = dict(measure(None, rate_per_s=100, seconds=10))
         except Exception as exc:  # noqa: BLE001 - another engineer's code: record, do not stop the bench
-            self.step("watcher lag", {"exit": 1, "error": f"{type(exc).__name__}: {exc}"[:1500], "seconds": None})
+            self.step(
+                "watcher lag", {"exit": 1, "error": f"{type(exc).__name__}: {exc}"[:1500], "seconds": None}
+            )
             return
         lag["seconds"] = round(time.perf_counter() - t0, 1)
         lag["exit"] = 0
@@ -396,10 +464,19 @@ def print_table(results: Result) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"ccstats bench (seed {results['seed']}, {results['machine']['cpus']} CPUs, "
-                    f"DuckDB {results['machine'].get('duckdb', '?')})")
-    for col, just in (("step", "left"), ("time s", "right"), ("rows/s", "right"), ("MB/s", "right"),
-                      ("vs read_json", "right"), ("peak RSS MB", "right"), ("notes", "left")):
+    t = Table(
+        title=f"ccstats bench (seed {results['seed']}, {results['machine']['cpus']} CPUs, "
+        f"DuckDB {results['machine'].get('duckdb', '?')})"
+    )
+    for col, just in (
+        ("step", "left"),
+        ("time s", "right"),
+        ("rows/s", "right"),
+        ("MB/s", "right"),
+        ("vs read_json", "right"),
+        ("peak RSS MB", "right"),
+        ("notes", "left"),
+    ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for name, r in results["steps"].items():
         notes = []
@@ -419,8 +496,15 @@ def print_table(results: Result) -> None:
         if "all_seconds" in r:
             notes.append("runs " + ", ".join(f"{x:.2f}" for x in r["all_seconds"]))
         rows_s = r.get("rows_per_s") or r.get("records_per_s")
-        t.add_row(name, _fmt(r.get("seconds")), _fmt(rows_s), _fmt(r.get("mb_per_s")),
-                  _fmt(r.get("ratio_vs_read_json"), "x"), _fmt(r.get("peak_rss_mb")), "; ".join(notes))
+        t.add_row(
+            name,
+            _fmt(r.get("seconds")),
+            _fmt(rows_s),
+            _fmt(r.get("mb_per_s")),
+            _fmt(r.get("ratio_vs_read_json"), "x"),
+            _fmt(r.get("peak_rss_mb")),
+            "; ".join(notes),
+        )
     console = Console(width=200)
     console.print(t)
     for note in results["notes"]:
@@ -429,15 +513,20 @@ def print_table(results: Result) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m analyzer.bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES),
-                    help="request counts; the largest gets every step, the others the spend ingest (scaling)")
+    ap.add_argument(
+        "--sizes",
+        default=",".join(str(s) for s in DEFAULT_SIZES),
+        help="request counts; the largest gets every step, the others the spend ingest (scaling)",
+    )
     ap.add_argument("--quick", action="store_true", help=f"smoke run at {QUICK_SIZES[0]:,} requests")
     ap.add_argument("--skip-ccusage", action="store_true")
     ap.add_argument("--work", default=str(REPO_ROOT / "bench-results" / "work"), help="scratch folder")
     ap.add_argument("--out", default=str(REPO_ROOT / "bench-results" / "bench.json"))
     ap.add_argument("--report-runs", type=int, default=REPORT_RUNS)
     a = ap.parse_args(argv)
-    sizes = list(QUICK_SIZES) if a.quick else [int(s.replace("_", "")) for s in a.sizes.split(",") if s.strip()]
+    sizes = (
+        list(QUICK_SIZES) if a.quick else [int(s.replace("_", "")) for s in a.sizes.split(",") if s.strip()]
+    )
     work = Path(a.work)
     bench = Bench(work, sizes, a.skip_ccusage, a.report_runs)
     print(f"bench: sizes {sizes}, work folder {work}", file=sys.stderr)

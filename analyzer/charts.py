@@ -22,7 +22,7 @@ AnyChart = alt.Chart | alt.LayerChart | alt.VConcatChart
 WIDTH = 720
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 DAY_FORMAT = "%Y-%m-%d"
-TOKEN_TYPES = ["input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens"]
+TOKEN_TYPES: list[Any] = ["input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens"]
 ROUTES = ["subscription", "subscription_overage", "api", "cloud", "unknown"]
 ROUTE_COLORS = ["#4c78a8", "#9ecae9", "#e45756", "#f58518", "#bab0ac"]
 ERROR_CATEGORIES = ["rate limit (429)", "overloaded (529)", "auth failure (401/403)", "other error"]
@@ -101,6 +101,11 @@ def _step_ms(df: pl.DataFrame, col: str) -> int:
     return DAY_MS if values.len() and bool((values % DAY_MS == 0).all()) else HOUR_MS
 
 
+def _stack(chart: alt.Chart, value: str, group: str, order: str) -> alt.Chart:
+    """Stack ``value`` per ``group`` (bars with x and x2 are not stacked by Vega-Lite itself): y0/y1."""
+    return chart.transform_stack(stack=value, groupby=[group], as_=["y0", "y1"], sort=[alt.SortField(order)])
+
+
 # ---------------------------------------------------------------------------------------------- charts
 
 
@@ -116,9 +121,24 @@ def windows_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     if by is not None:
         d = d.with_columns(pl.col(by).fill_null("(none)").cast(pl.String).alias("group"))
     cols = [
-        "group", "window_start", "window_end", "requests", *TOKEN_TYPES, "total_tokens", "io_tokens",
-        "cost_usd", "spend_usd", "percent_of_limit", "official_percent", "limit_tokens", "limit_measure",
-        "state", "tokens_per_minute", "projected_io_tokens", "projected_total_tokens", "reset_source",
+        "group",
+        "window_start",
+        "window_end",
+        "requests",
+        *TOKEN_TYPES,
+        "total_tokens",
+        "io_tokens",
+        "cost_usd",
+        "spend_usd",
+        "percent_of_limit",
+        "official_percent",
+        "limit_tokens",
+        "limit_measure",
+        "state",
+        "tokens_per_minute",
+        "projected_io_tokens",
+        "projected_total_tokens",
+        "reset_source",
     ]
     data = _data(d, cols, tz)
     brush = alt.selection_interval(encodings=["x"], name="brush")
@@ -137,26 +157,40 @@ def windows_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     base = alt.Chart(data)
     if by is None:
         bars = (
-            base.transform_fold(TOKEN_TYPES, as_=["token_type", "tokens"])
-            .transform_calculate(order=f"indexof({TOKEN_TYPES!r}, datum.token_type)")
+            _stack(
+                base.transform_fold(TOKEN_TYPES, as_=["token_type", "tokens"]).transform_calculate(
+                    order=f"indexof({TOKEN_TYPES!r}, datum.token_type)"
+                ),
+                "tokens",
+                "window_start",
+                "order",
+            )
             .mark_bar()
             .encode(
                 x=_x("window_start", start, brush),
                 x2="window_end",
-                y=alt.Y("tokens", type="quantitative", stack="zero", title="tokens"),
+                y=alt.Y("y0", type="quantitative", title="tokens"),
+                y2="y1",
                 color=alt.Color("token_type", type="nominal", sort=TOKEN_TYPES, title="token type"),
-                order=alt.Order("order", type="quantitative"),
-                tooltip=[alt.Tooltip("token_type", type="nominal", title="token type"),
-                         alt.Tooltip("tokens", type="quantitative", format=","), *common_tips],
+                tooltip=[
+                    alt.Tooltip("token_type", type="nominal", title="token type"),
+                    alt.Tooltip("tokens", type="quantitative", format=","),
+                    *common_tips,
+                ],
             )
         )
     else:
-        bars = base.mark_bar().encode(
-            x=_x("window_start", start, brush),
-            x2="window_end",
-            y=alt.Y("total_tokens", type="quantitative", stack="zero", title="tokens"),
-            color=alt.Color("group", type="nominal", title=by),
-            tooltip=[alt.Tooltip("group", type="nominal", title=by), *common_tips],
+        bars = (
+            _stack(base, "total_tokens", "window_start", "group")
+            .mark_bar()
+            .encode(
+                x=_x("window_start", start, brush),
+                x2="window_end",
+                y=alt.Y("y0", type="quantitative", title="tokens"),
+                y2="y1",
+                color=alt.Color("group", type="nominal", title=by),
+                tooltip=[alt.Tooltip("group", type="nominal", title=by), *common_tips],
+            )
         )
     limit = base.mark_rule(color="#d62728", strokeDash=[6, 3]).encode(
         y=alt.Y("max(limit_tokens)", type="quantitative"),
@@ -184,12 +218,15 @@ def windows_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
         y=alt.Y("official_percent", type="quantitative"),
         tooltip=pct_tips,
     )
-    rules = alt.Chart(alt.InlineData(values=[{"y": 100, "what": "limit"}, {"y": 80, "what": "warning (80 %)"}]))
+    rules = alt.Chart(
+        alt.InlineData(values=[{"y": 100, "what": "limit"}, {"y": 80, "what": "warning (80 %)"}])
+    )
     ref = rules.mark_rule(strokeDash=[4, 4], color="#999").encode(
         y=alt.Y("y", type="quantitative"), tooltip=[alt.Tooltip("what", type="nominal")]
     )
     percent = alt.layer(pct_line, official, ref).properties(
-        width=WIDTH, height=160,
+        width=WIDTH,
+        height=160,
         title="Percent of limit (line: estimate; green diamonds: official 5h utilization where logged)",
     )
     overview = (
@@ -198,8 +235,10 @@ def windows_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
             x=_x("window_start", f"drag to select a time range {_tz_label(tz)}"),
             x2="window_end",
             y=alt.Y("sum(total_tokens)", type="quantitative", title="tokens"),
-            tooltip=[_time("window_start", "window start"),
-                     alt.Tooltip("sum(total_tokens)", type="quantitative", format=",", title="tokens")],
+            tooltip=[
+                _time("window_start", "window start"),
+                alt.Tooltip("sum(total_tokens)", type="quantitative", format=",", title="tokens"),
+            ],
         )
         .add_params(brush)
         .properties(width=WIDTH, height=60)
@@ -214,8 +253,18 @@ def weekly_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     d = df.with_columns((pl.col("official_7d_utilization") * 100).alias("official_percent"))
     data = _data(
         d,
-        ["period_start", "period_end", "anchor", "requests", *TOKEN_TYPES, "total_tokens", "io_tokens",
-         "cost_usd", "spend_usd", "official_percent"],
+        [
+            "period_start",
+            "period_end",
+            "anchor",
+            "requests",
+            *TOKEN_TYPES,
+            "total_tokens",
+            "io_tokens",
+            "cost_usd",
+            "spend_usd",
+            "official_percent",
+        ],
         tz,
     )
     tips = [
@@ -229,18 +278,26 @@ def weekly_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     ]
     start = f"period start {_tz_label(tz)}"
     bars = (
-        alt.Chart(data)
-        .transform_fold(TOKEN_TYPES, as_=["token_type", "tokens"])
-        .transform_calculate(order=f"indexof({TOKEN_TYPES!r}, datum.token_type)")
+        _stack(
+            alt.Chart(data)
+            .transform_fold(TOKEN_TYPES, as_=["token_type", "tokens"])
+            .transform_calculate(order=f"indexof({TOKEN_TYPES!r}, datum.token_type)"),
+            "tokens",
+            "period_start",
+            "order",
+        )
         .mark_bar()
         .encode(
             x=_x("period_start", start),
             x2="period_end",
-            y=alt.Y("tokens", type="quantitative", stack="zero", title="tokens"),
+            y=alt.Y("y0", type="quantitative", title="tokens"),
+            y2="y1",
             color=alt.Color("token_type", type="nominal", sort=TOKEN_TYPES, title="token type"),
-            order=alt.Order("order", type="quantitative"),
-            tooltip=[alt.Tooltip("token_type", type="nominal", title="token type"),
-                     alt.Tooltip("tokens", type="quantitative", format=","), *tips],
+            tooltip=[
+                alt.Tooltip("token_type", type="nominal", title="token type"),
+                alt.Tooltip("tokens", type="quantitative", format=","),
+                *tips,
+            ],
         )
         .properties(width=WIDTH, height=200, title="Tokens per week")
     )
@@ -249,8 +306,12 @@ def weekly_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
         .mark_point(shape="diamond", size=90, filled=True, color="#2ca02c")
         .encode(
             x=_x("period_start", start),
-            y=alt.Y("official_percent", type="quantitative", title="official 7d utilization %",
-                    scale=alt.Scale(domain=[0, 100])),
+            y=alt.Y(
+                "official_percent",
+                type="quantitative",
+                title="official 7d utilization %",
+                scale=alt.Scale(domain=[0, 100]),
+            ),
             tooltip=tips,
         )
         .properties(width=WIDTH, height=100, title="Official weekly utilization (where logged)")
@@ -265,13 +326,29 @@ def billing_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     d = _with_end(_wall_ms(df, tz), "day", DAY_MS)
     data = _data(
         d,
-        ["day", "day_end", "billing_route", "requests", "successes", "failures", "total_tokens", "spend_usd",
-         "api_billed_spend_usd", "subscription_value_usd", "unknown_requests", "top_reasons"],
+        [
+            "day",
+            "day_end",
+            "billing_route",
+            "requests",
+            "successes",
+            "failures",
+            "total_tokens",
+            "spend_usd",
+            "api_billed_spend_usd",
+            "subscription_value_usd",
+            "unknown_requests",
+            "top_reasons",
+        ],
         tz,
     )
     brush = alt.selection_interval(encodings=["x"], name="brush")
-    color = alt.Color("billing_route", type="nominal", title="billing route",
-                      scale=alt.Scale(domain=ROUTES, range=ROUTE_COLORS))
+    color = alt.Color(
+        "billing_route",
+        type="nominal",
+        title="billing route",
+        scale=alt.Scale(domain=ROUTES, range=ROUTE_COLORS),
+    )
     tips = [
         _time("day", "day", DAY_FORMAT),
         alt.Tooltip("billing_route", type="nominal", title="billing route"),
@@ -279,25 +356,41 @@ def billing_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
         alt.Tooltip("failures", type="quantitative", format=","),
         alt.Tooltip("total_tokens", type="quantitative", format=",", title="tokens"),
         alt.Tooltip("api_billed_spend_usd", type="quantitative", format="$.4f", title="billed to the API"),
-        alt.Tooltip("subscription_value_usd", type="quantitative", format="$.4f",
-                    title="subscription traffic at API prices"),
+        alt.Tooltip(
+            "subscription_value_usd",
+            type="quantitative",
+            format="$.4f",
+            title="subscription traffic at API prices",
+        ),
         alt.Tooltip("top_reasons", type="nominal", title="why"),
     ]
     base = alt.Chart(data)
     day_title = f"day {_tz_label(tz)}"
     requests = (
-        base.mark_bar()
-        .encode(x=_x("day", f"{day_title}: drag to select"), x2="day_end",
-                y=alt.Y("requests", type="quantitative", stack="zero", title="requests"),
-                color=color, tooltip=tips)
+        _stack(base, "requests", "day", "billing_route")
+        .mark_bar()
+        .encode(
+            x=_x("day", f"{day_title}: drag to select"),
+            x2="day_end",
+            y=alt.Y("y0", type="quantitative", title="requests"),
+            y2="y1",
+            color=color,
+            tooltip=tips,
+        )
         .add_params(brush)
         .properties(width=WIDTH, height=160, title="Requests per day by billing route")
     )
     tokens = (
-        base.mark_bar()
-        .encode(x=_x("day", day_title, brush), x2="day_end",
-                y=alt.Y("total_tokens", type="quantitative", stack="zero", title="tokens"),
-                color=color, tooltip=tips)
+        _stack(base, "total_tokens", "day", "billing_route")
+        .mark_bar()
+        .encode(
+            x=_x("day", day_title, brush),
+            x2="day_end",
+            y=alt.Y("y0", type="quantitative", title="tokens"),
+            y2="y1",
+            color=color,
+            tooltip=tips,
+        )
         .properties(width=WIDTH, height=160, title="Tokens per day by billing route")
     )
     money = (
@@ -305,18 +398,18 @@ def billing_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
         .transform_fold(["api_billed_spend_usd", "subscription_value_usd"], as_=["measure", "usd"])
         .transform_calculate(
             what="datum.measure == 'api_billed_spend_usd' ? 'billed to the API (pay-per-use)'"
-            " : 'subscription traffic at API prices'"
+            " : 'subscription traffic at API prices'",
+            shade="datum.measure == 'api_billed_spend_usd' ? '#e45756' : '#4c78a8'",
         )
         .mark_bar()
         .encode(
             y=alt.Y("what", type="nominal", title=None),
             x=alt.X("sum(usd)", type="quantitative", title="USD (LiteLLM logged spend, API list price)"),
-            color=alt.Color("what", type="nominal", legend=None,
-                            scale=alt.Scale(domain=["billed to the API (pay-per-use)",
-                                                    "subscription traffic at API prices"],
-                                            range=["#e45756", "#4c78a8"])),
-            tooltip=[alt.Tooltip("what", type="nominal", title="money"),
-                     alt.Tooltip("sum(usd)", type="quantitative", format="$.4f", title="USD")],
+            color=alt.Color("shade", type="nominal", scale=None),
+            tooltip=[
+                alt.Tooltip("what", type="nominal", title="money"),
+                alt.Tooltip("sum(usd)", type="quantitative", format="$.4f", title="USD"),
+            ],
         )
         .properties(width=WIDTH, height=60, title="Money in the selected days")
     )
@@ -328,12 +421,15 @@ def fallbacks_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     if not df.height:
         return message_chart("No fallback events in this range.", title="Fallbacks")
     d = _wall_ms(df.select("at", "kind", "from_model", "to_model", "status"), tz)
-    span = (d["at"].max() or 0) - (d["at"].min() or 0)  # type: ignore[operator]
+    lo, hi = d["at"].min(), d["at"].max()
+    span = int(hi) - int(lo)  # type: ignore[arg-type]
     step = HOUR_MS if span <= HOURLY_UP_TO_DAYS * DAY_MS else DAY_MS
     counted = (
         d.with_columns(
             (pl.col("at") - pl.col("at") % step).alias("bucket"),
-            (pl.col("from_model").fill_null("?") + " → " + pl.col("to_model").fill_null("(none)")).alias("path"),
+            (pl.col("from_model").fill_null("?") + " → " + pl.col("to_model").fill_null("(none)")).alias(
+                "path"
+            ),
             (pl.col("status") == "success").cast(pl.Int64).alias("ok"),
         )
         .group_by("bucket", "kind", "path", "from_model", "to_model")
@@ -341,7 +437,9 @@ def fallbacks_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
         .sort("bucket", "kind", "path")
     )
     counted = _with_end(counted, "bucket", step)
-    data = _data(counted, ["bucket", "bucket_end", "kind", "path", "from_model", "to_model", "events", "rescued"], tz)
+    data = _data(
+        counted, ["bucket", "bucket_end", "kind", "path", "from_model", "to_model", "events", "rescued"], tz
+    )
     brush = alt.selection_interval(encodings=["x"], name="brush")
     fmt = TIME_FORMAT if step == HOUR_MS else DAY_FORMAT
     tips = [
@@ -354,11 +452,13 @@ def fallbacks_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     ]
     base = alt.Chart(data)
     timeline = (
-        base.mark_bar()
+        _stack(base, "events", "bucket", "kind")
+        .mark_bar()
         .encode(
             x=_x("bucket", f"{'hour' if step == HOUR_MS else 'day'} {_tz_label(tz)}: drag to select"),
             x2="bucket_end",
-            y=alt.Y("sum(events)", type="quantitative", stack="zero", title="events"),
+            y=alt.Y("y0", type="quantitative", title="events"),
+            y2="y1",
             color=alt.Color("kind", type="nominal"),
             tooltip=tips,
         )
@@ -372,9 +472,12 @@ def fallbacks_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
             y=alt.Y("path", type="nominal", title=None, sort="-x"),
             x=alt.X("sum(events)", type="quantitative", title="events in the selection"),
             color=alt.Color("kind", type="nominal"),
-            tooltip=[alt.Tooltip("path", type="nominal", title="from → to"), alt.Tooltip("kind", type="nominal"),
-                     alt.Tooltip("sum(events)", type="quantitative", title="events"),
-                     alt.Tooltip("sum(rescued)", type="quantitative", title="rescued")],
+            tooltip=[
+                alt.Tooltip("path", type="nominal", title="from → to"),
+                alt.Tooltip("kind", type="nominal"),
+                alt.Tooltip("sum(events)", type="quantitative", title="events"),
+                alt.Tooltip("sum(rescued)", type="quantitative", title="rescued"),
+            ],
         )
         .properties(width=WIDTH - 200, title="From and to models")
     )
@@ -399,18 +502,30 @@ def models_cost_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     color = alt.Color("model", type="nominal")
     day_title = f"day {_tz_label(tz)}"
     spend = (
-        base.mark_bar()
-        .encode(x=_x("day", f"{day_title}: drag to select"), x2="day_end",
-                y=alt.Y("spend_usd", type="quantitative", stack="zero", title="USD (API list price)"),
-                color=color, tooltip=tips)
+        _stack(base, "spend_usd", "day", "model")
+        .mark_bar()
+        .encode(
+            x=_x("day", f"{day_title}: drag to select"),
+            x2="day_end",
+            y=alt.Y("y0", type="quantitative", title="USD (API list price)"),
+            y2="y1",
+            color=color,
+            tooltip=tips,
+        )
         .add_params(brush)
         .properties(width=WIDTH, height=160, title="Spend per day by model (LiteLLM logged, API list price)")
     )
     tokens = (
-        base.mark_bar()
-        .encode(x=_x("day", day_title, brush), x2="day_end",
-                y=alt.Y("total_tokens", type="quantitative", stack="zero", title="tokens"),
-                color=color, tooltip=tips)
+        _stack(base, "total_tokens", "day", "model")
+        .mark_bar()
+        .encode(
+            x=_x("day", day_title, brush),
+            x2="day_end",
+            y=alt.Y("y0", type="quantitative", title="tokens"),
+            y2="y1",
+            color=color,
+            tooltip=tips,
+        )
         .properties(width=WIDTH, height=160, title="Tokens per day by model")
     )
     totals = (
@@ -420,10 +535,12 @@ def models_cost_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
             y=alt.Y("model", type="nominal", title=None, sort="-x"),
             x=alt.X("sum(requests)", type="quantitative", title="requests in the selection"),
             color=color,
-            tooltip=[alt.Tooltip("model", type="nominal"),
-                     alt.Tooltip("sum(requests)", type="quantitative", format=",", title="requests"),
-                     alt.Tooltip("sum(total_tokens)", type="quantitative", format=",", title="tokens"),
-                     alt.Tooltip("sum(spend_usd)", type="quantitative", format="$.4f", title="spend")],
+            tooltip=[
+                alt.Tooltip("model", type="nominal"),
+                alt.Tooltip("sum(requests)", type="quantitative", format=",", title="requests"),
+                alt.Tooltip("sum(total_tokens)", type="quantitative", format=",", title="tokens"),
+                alt.Tooltip("sum(spend_usd)", type="quantitative", format="$.4f", title="spend"),
+            ],
         )
         .properties(width=WIDTH - 200, title="Requests per model")
     )
@@ -439,7 +556,9 @@ def errors_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     d = _with_end(d, "bucket", step)
     data = _data(d, ["bucket", "bucket_end", "category", "failures", "model_list"], tz)
     brush = alt.selection_interval(encodings=["x"], name="brush")
-    color = alt.Color("category", type="nominal", scale=alt.Scale(domain=ERROR_CATEGORIES, range=ERROR_COLORS))
+    color = alt.Color(
+        "category", type="nominal", scale=alt.Scale(domain=ERROR_CATEGORIES, range=ERROR_COLORS)
+    )
     fmt = TIME_FORMAT if step == HOUR_MS else DAY_FORMAT
     unit = "hour" if step == HOUR_MS else "day"
     tips = [
@@ -450,10 +569,16 @@ def errors_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     ]
     base = alt.Chart(data)
     timeline = (
-        base.mark_bar()
-        .encode(x=_x("bucket", f"{unit} {_tz_label(tz)}: drag to select"), x2="bucket_end",
-                y=alt.Y("failures", type="quantitative", stack="zero", title="failed requests"),
-                color=color, tooltip=tips)
+        _stack(base, "failures", "bucket", "category")
+        .mark_bar()
+        .encode(
+            x=_x("bucket", f"{unit} {_tz_label(tz)}: drag to select"),
+            x2="bucket_end",
+            y=alt.Y("y0", type="quantitative", title="failed requests"),
+            y2="y1",
+            color=color,
+            tooltip=tips,
+        )
         .add_params(brush)
         .properties(width=WIDTH, height=160, title=f"Failed requests per {unit}")
     )
@@ -464,8 +589,10 @@ def errors_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
             y=alt.Y("category", type="nominal", title=None, sort=ERROR_CATEGORIES),
             x=alt.X("sum(failures)", type="quantitative", title="failures in the selection"),
             color=color,
-            tooltip=[alt.Tooltip("category", type="nominal"),
-                     alt.Tooltip("sum(failures)", type="quantitative", format=",", title="failures")],
+            tooltip=[
+                alt.Tooltip("category", type="nominal"),
+                alt.Tooltip("sum(failures)", type="quantitative", format=",", title="failures"),
+            ],
         )
         .properties(width=WIDTH - 200, title="By category")
     )
@@ -494,15 +621,23 @@ def latency_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     color = alt.Color("model", type="nominal")
     p90 = (
         base.mark_line(point=True)
-        .encode(x=_x("bucket", f"{unit} {_tz_label(tz)}: drag to select"),
-                y=alt.Y("p90_ms", type="quantitative", title="p90 ms"), color=color, tooltip=tips)
+        .encode(
+            x=_x("bucket", f"{unit} {_tz_label(tz)}: drag to select"),
+            y=alt.Y("p90_ms", type="quantitative", title="p90 ms"),
+            color=color,
+            tooltip=tips,
+        )
         .add_params(brush)
         .properties(width=WIDTH, height=160, title=f"p90 latency per {unit}")
     )
     p50 = (
         base.mark_line(point=True)
-        .encode(x=_x("bucket", f"{unit} {_tz_label(tz)}", brush),
-                y=alt.Y("p50_ms", type="quantitative", title="p50 ms"), color=color, tooltip=tips)
+        .encode(
+            x=_x("bucket", f"{unit} {_tz_label(tz)}", brush),
+            y=alt.Y("p50_ms", type="quantitative", title="p50 ms"),
+            color=color,
+            tooltip=tips,
+        )
         .properties(width=WIDTH, height=160, title=f"Median latency per {unit}")
     )
     counts = (
@@ -512,9 +647,11 @@ def latency_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
             y=alt.Y("model", type="nominal", title=None, sort="-x"),
             x=alt.X("sum(requests)", type="quantitative", title="successful requests in the selection"),
             color=color,
-            tooltip=[alt.Tooltip("model", type="nominal"),
-                     alt.Tooltip("sum(requests)", type="quantitative", format=",", title="requests"),
-                     alt.Tooltip("max(max_ms)", type="quantitative", format=",.0f", title="slowest ms")],
+            tooltip=[
+                alt.Tooltip("model", type="nominal"),
+                alt.Tooltip("sum(requests)", type="quantitative", format=",", title="requests"),
+                alt.Tooltip("max(max_ms)", type="quantitative", format=",.0f", title="slowest ms"),
+            ],
         )
         .properties(width=WIDTH - 200, title="Requests per model")
     )

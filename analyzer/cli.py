@@ -52,7 +52,7 @@ def cli() -> None:
 @click.option(
     "--format",
     "kind",
-    type=click.Choice(["spend", "callback", "proxy"]),
+    type=click.Choice(["spend", "callback", "proxy", "transcript"]),
     default=None,
     help="Force the source kind instead of detecting it per file.",
 )
@@ -62,8 +62,11 @@ def cli() -> None:
 @click.option("--watch", is_flag=True, help="After catching up, keep following the files and folders.")
 @click.option("--poll", is_flag=True, help="With --watch: poll instead of inotify (network mounts).")
 @click.option("--interval", type=float, default=1.0, show_default=True, help="Polling interval in seconds.")
+@click.option("--claude-code", "claude_code", is_flag=False, flag_value="", default=None, metavar="[DIR]",
+              help="Also read Claude Code transcripts (DIR; default $CLAUDE_CONFIG_DIR, else ~/.config/claude "
+              "and ~/.claude), so windows count direct traffic too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-source summary as JSON.")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1, required=False)
 def ingest(
     db_path: str | None,
     kind: str | None,
@@ -72,14 +75,17 @@ def ingest(
     watch: bool,
     poll: bool,
     interval: float,
+    claude_code: str | None,
     as_json: bool,
     sources: tuple[str, ...],
 ) -> None:
-    """Read LiteLLM logs (files, folders, globs; gzip too) into the database.
+    """Read LiteLLM logs (files, folders, globs; gzip too; postgresql:// URLs) into the database.
 
     \b
     Detected per file: spend-log rows (JSONL, /spend/logs JSON, v2/ui pages,
-    psql CSV), logging-callback payloads, proxy JSON logs (json_logs: true).
+    psql CSV), logging-callback payloads, proxy JSON logs (json_logs: true),
+    Claude Code transcripts. A postgresql://user@host/db source reads
+    LiteLLM_SpendLogs straight from LiteLLM's database (read-only).
     Re-running is safe: nothing already stored is added twice, and appended
     files are read from where the last run stopped. Bad records go to the
     quarantine table with file, line and reason.
@@ -87,7 +93,7 @@ def ingest(
     from . import commands
 
     commands.ingest_command(db_path, sources, kind=kind, log_tz=log_tz, litellm_config=litellm_config,
-                            watch=watch, poll=poll, interval=interval, as_json=as_json)
+                            watch=watch, poll=poll, interval=interval, as_json=as_json, claude_code=claude_code)
 
 
 @cli.command()

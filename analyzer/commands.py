@@ -93,7 +93,17 @@ def ingest_command(
     poll: bool,
     interval: float,
     as_json: bool,
+    claude_code: str | None = None,
 ) -> None:
+    if claude_code is not None:
+        from .sources.claude_code import claude_code_paths
+
+        extra = claude_code_paths(claude_code or None)
+        if not extra:
+            raise UserError("no Claude Code projects folder found (pass --claude-code DIR or set CLAUDE_CONFIG_DIR)")
+        paths = (*paths, *extra)
+    if not paths:
+        raise UserError("nothing to ingest: name files or folders, or pass --claude-code")
     if log_tz:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

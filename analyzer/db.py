@@ -62,13 +62,20 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text.lower() or "Conflicting" in text or "being used by another process" in text
 
 
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    # UTC everywhere (conversion happens only for display); DuckDB's own progress bar would write to stdout,
+    # in the middle of `--json` output.
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
+
+
 def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + wait_s
     delay = 0.02
     while True:
         try:
             con = duckdb.connect(str(path), read_only=read_only)
-            con.execute("set TimeZone = 'UTC'")
+            _configure(con)
             return con
         except duckdb.IOException as exc:
             if not _is_lock_error(exc) or time.monotonic() >= deadline:
@@ -115,7 +122,7 @@ def connect(
         path = default_db_path()
     if str(path) == ":memory:":
         con = duckdb.connect(":memory:")
-        con.execute("set TimeZone = 'UTC'")
+        _configure(con)
         migrate(con)
         return con
     p = Path(path).expanduser()

@@ -33,7 +33,7 @@ from . import sources
 from .db import sql
 from .errors import UserError
 from .redact import redact_bytes, redact_text
-from .sources import CALLBACK, CSV, LINES, PROXY, SPEND, Format
+from .sources import CALLBACK, CSV, LINES, PROXY, SPEND, TRANSCRIPT, Format, claude_code
 from .sources.documents import DocumentError, records_from_csv, records_from_json
 
 CHUNK_BYTES = 32 << 20
@@ -214,9 +214,14 @@ def _register_source(
 # ---------------------------------------------------------------- writing
 
 
-_TABLE = {SPEND: "request_log", CALLBACK: "callback_events", PROXY: "proxy_events"}
-_KEY = {SPEND: "request_id", CALLBACK: "event_key", PROXY: "event_key"}
-_NORMALIZER = {SPEND: "normalize_spend", CALLBACK: "normalize_callback", PROXY: "normalize_proxy"}
+_TABLE = {SPEND: "request_log", CALLBACK: "callback_events", PROXY: "proxy_events", TRANSCRIPT: "transcript_entries"}
+_KEY = {SPEND: "request_id", CALLBACK: "event_key", PROXY: "event_key", TRANSCRIPT: "entry_key"}
+_NORMALIZER = {
+    SPEND: "normalize_spend",
+    CALLBACK: "normalize_callback",
+    PROXY: "normalize_proxy",
+    TRANSCRIPT: "normalize_transcript",
+}
 
 
 def _quarantine_rows(
@@ -245,6 +250,8 @@ def write_batch(
         params: dict[str, object] = {"source_id": source_id}
         if kind == PROXY:
             params["log_tz"] = log_tz
+        if kind == TRANSCRIPT:
+            params["source_path"] = path
         con.execute(f"create or replace temp table norm as {sql(_NORMALIZER[kind])}", params)
     finally:
         con.unregister("batch")
@@ -267,6 +274,10 @@ def write_batch(
     table, key = _TABLE[kind], _KEY[kind]
     good = total - bad
     added = 0
+    if good and kind == TRANSCRIPT:
+        # Copies of one response: the one with more tokens wins; then merge into request_log (claude_code.py).
+        added = claude_code.store_transcript_batch(con)
+        return added, good - added, bad, len(batch) - total
     if good and kind == SPEND:
         # A request first known from callback events alone is replaced by its spend-log row.
         con.execute(
@@ -274,6 +285,8 @@ def write_batch(
             "(select litellm_call_id from norm where _reason is null) or request_id in "
             "(select request_id from norm where _reason is null))"
         )
+    if good and kind in (SPEND, CALLBACK):
+        claude_code.drop_direct_rows(con, "request_id" if kind == SPEND else "event_id")
     if good:
         before = con.execute(f"select count(*) from {table}").fetchall()[0][0]  # type: ignore[index]
         con.execute(
@@ -288,6 +301,8 @@ def write_batch(
                 "where _reason is null and litellm_call_id is not null"
             )
             con.execute(sql("merge_callbacks"))
+        if kind in (SPEND, CALLBACK):
+            claude_code.merge_after_litellm(con, "request_id" if kind == SPEND else "event_id")
     skipped = len(batch) - total
     return added, good - added, bad, skipped
 
@@ -399,15 +414,15 @@ def _ingest_lines(
         carry = b""
         # Read a plain file only up to the size it had when this call began: a file a writer keeps appending to
         # would otherwise keep this loop (and the database lock) busy for as long as the writer writes.
-        remaining = None if compressed else max(total_size - src.offset, 0)
+        budget: int | None = None if compressed else max(total_size - src.offset, 0)
         while True:
-            want = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
+            want = CHUNK_BYTES if budget is None else min(CHUNK_BYTES, budget)
             try:
                 buf = f.read(want) if want else b""
             except (EOFError, OSError):  # gzip member still being written: stop at what is complete
                 buf = b""
-            if remaining is not None:
-                remaining -= len(buf)
+            if budget is not None:
+                budget -= len(buf)
             data = carry + buf
             if buf:
                 cut = data.rfind(b"\n") + 1

@@ -54,7 +54,10 @@ def check_tz(con: duckdb.DuckDBPyConnection, tz: str) -> None:
 
 
 def report_meta(
-    con: duckdb.DuckDBPyConnection, *, since: datetime | str | None = None, until: datetime | str | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
 ) -> dict[str, Any]:
     """Header facts: requests (in range), first_at, last_at, stored_requests, callback_events, proxy_events,
     quarantined, sources (count) and source_list (path, format, rows_added, duplicates, quarantined, last_ingest)."""
@@ -146,15 +149,29 @@ def billing_totals(day: pl.DataFrame) -> pl.DataFrame:
     if not day.height:
         return pl.DataFrame(
             schema={
-                "billing_route": pl.String, "requests": pl.Int64, "successes": pl.Int64, "failures": pl.Int64,
-                "total_tokens": pl.Int64, "spend_usd": pl.Float64, "api_billed_spend_usd": pl.Float64,
-                "subscription_value_usd": pl.Float64, "unknown_requests": pl.Int64,
-                "low_confidence_requests": pl.Int64, "top_reasons": pl.String,
+                "billing_route": pl.String,
+                "requests": pl.Int64,
+                "successes": pl.Int64,
+                "failures": pl.Int64,
+                "total_tokens": pl.Int64,
+                "spend_usd": pl.Float64,
+                "api_billed_spend_usd": pl.Float64,
+                "subscription_value_usd": pl.Float64,
+                "unknown_requests": pl.Int64,
+                "low_confidence_requests": pl.Int64,
+                "top_reasons": pl.String,
             }
         )
     sums = [
-        "requests", "successes", "failures", "total_tokens", "spend_usd", "api_billed_spend_usd",
-        "subscription_value_usd", "unknown_requests", "low_confidence_requests",
+        "requests",
+        "successes",
+        "failures",
+        "total_tokens",
+        "spend_usd",
+        "api_billed_spend_usd",
+        "subscription_value_usd",
+        "unknown_requests",
+        "low_confidence_requests",
     ]
     return (
         day.sort("requests", descending=True)

@@ -101,7 +101,13 @@ def _templatize(obj: Any, keys: dict[str, str], parent: str = "") -> Any:
                 out[k] = f"@@{_TEXT_DETAILS[parent]}@@"
             elif k == "user_api_key_alias":
                 out[k] = "@@s_alias@@"  # null in the capture (master key); a named key per developer here
-            elif k in keys and v not in (None, "") and not isinstance(v, (dict, list)) or k == "model_map_information" and v:
+            elif (
+                k in keys
+                and v not in (None, "")
+                and not isinstance(v, (dict, list))
+                or k == "model_map_information"
+                and v
+            ):
                 out[k] = f"@@{keys.get(k, 'j_mmi')}@@"
             else:
                 out[k] = _templatize(v, keys, k)
@@ -195,8 +201,11 @@ def build_templates(sample_dir: str | Path) -> dict[str, Any]:
     fail_429_oauth = row_where(status="failure", meta_used_client_oauth_token=True, prompt_tokens=47)
     fail_429_key = row_where(status="failure", meta_used_client_oauth_token=False, prompt_tokens=47)
     fail_529 = next(
-        r for r in rows.values()
-        if r["status"] == "failure" and '"error_code": "529"' in r["metadata"] and r["model"].startswith("anthropic/")
+        r
+        for r in rows.values()
+        if r["status"] == "failure"
+        and '"error_code": "529"' in r["metadata"]
+        and r["model"].startswith("anthropic/")
     )
     ok_fallback = row_where(status="success", meta_attempted_fallbacks=1, call_type="anthropic_messages")
     ok_pass = row_where(status="success", call_type="pass_through_endpoint")
@@ -217,13 +226,21 @@ def build_templates(sample_dir: str | Path) -> dict[str, Any]:
         return next(e for e in evs if e["litellm_call_id"] == call_id and e["status"] == "failure")
 
     ok_oauth_ev = next(
-        e for e in evs if e["status"] == "success" and e["call_type"] == "anthropic_messages"
-        and e["metadata"].get("used_client_oauth_token") is True and e["model_group"] == SONNET
+        e
+        for e in evs
+        if e["status"] == "success"
+        and e["call_type"] == "anthropic_messages"
+        and e["metadata"].get("used_client_oauth_token") is True
+        and e["model_group"] == SONNET
         and e["hidden_params"].get("additional_headers")
     )
     ok_key_ev = next(
-        e for e in evs if e["status"] == "success" and e["call_type"] == "anthropic_messages"
-        and e["metadata"].get("used_client_oauth_token") is False and e["model_group"] == SONNET
+        e
+        for e in evs
+        if e["status"] == "success"
+        and e["call_type"] == "anthropic_messages"
+        and e["metadata"].get("used_client_oauth_token") is False
+        and e["model_group"] == SONNET
         and e["hidden_params"].get("additional_headers")
     )
     callback = {
@@ -283,7 +300,20 @@ def _sha(s: str) -> str:
 
 
 def _developers(rng: random.Random, k: int) -> list[dict[str, Any]]:
-    names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "oscar"]
+    names = [
+        "alice",
+        "bob",
+        "carol",
+        "dave",
+        "erin",
+        "frank",
+        "grace",
+        "heidi",
+        "ivan",
+        "judy",
+        "mallory",
+        "oscar",
+    ]
     devs = []
     for i in range(k):
         name = names[i % len(names)] + ("" if i < len(names) else str(i // len(names)))
@@ -407,7 +437,11 @@ def _one_request(
     else:
         inp = rng.randint(1, 400)
         first = rng.random() < 0.03
-        cw = rng.randint(8000, 30000) if first else (rng.choice((0, 0, 0, 512, 1024, 1536)) + rng.randint(0, 2500))
+        cw = (
+            rng.randint(8000, 30000)
+            if first
+            else (rng.choice((0, 0, 0, 512, 1024, 1536)) + rng.randint(0, 2500))
+        )
         cr = 0 if first else context
         outp = max(1, int(rng.lognormvariate(5.3, 1.0)))
     dur = (0.6 + outp / 60.0) * rng.uniform(0.7, 1.4) if outcome == "success" else rng.uniform(0.3, 3.0)
@@ -467,7 +501,12 @@ def _values(req: Request) -> dict[str, Any]:
     model = req["model"]
     mmi_once, mmi_esc = _templates()["mmi_text"][model]
     cost = req["cost"]
-    inp, cw, cr, out = req["input_tokens"], req["cache_creation_tokens"], req["cache_read_tokens"], req["output_tokens"]
+    inp, cw, cr, out = (
+        req["input_tokens"],
+        req["cache_creation_tokens"],
+        req["cache_read_tokens"],
+        req["output_tokens"],
+    )
     pt = inp + cw + cr  # LiteLLM's prompt_tokens include the cache tokens
     mid_oauth, mid_key = _model_ids(model)
     dur = req["end"] - req["start"]
@@ -544,8 +583,13 @@ def callback_texts(req: Request, values: dict[str, Any] | None = None) -> list[s
     events = []
     if req["fallback"]:
         hop_end = req["start"] + 2.0
-        hop = dict(v, s_model=req["model_requested"], s_mid=_model_ids(req["model_requested"])[0 if req["oauth"] else 1],
-                   j_mmi=_templates()["mmi_text"][req["model_requested"]][0], r_t1=repr(round(hop_end, 6)))
+        hop = dict(
+            v,
+            s_model=req["model_requested"],
+            s_mid=_model_ids(req["model_requested"])[0 if req["oauth"] else 1],
+            j_mmi=_templates()["mmi_text"][req["model_requested"]][0],
+            r_t1=repr(round(hop_end, 6)),
+        )
         events.append(t["fail_fallback_hop"].format_map(hop))
     if req["retries"]:
         events.append(t["fail_retry_hop"].format_map(dict(v, r_t1=repr(round(req["start"] + 0.3, 6)))))
@@ -571,36 +615,80 @@ def proxy_lines(req: Request, tz: str = "UTC") -> list[dict[str, Any]]:
     path = "/v1/messages" if req["route"] != "/chat/completions" else "/chat/completions"
     port = 40000 + req["seq"] % 20000
     lines: list[dict[str, Any]] = [
-        {"message": "SESSION REUSE: Attached shared aiohttp session to request (ID: 139678059318288)",
-         "level": "INFO", "timestamp": _local(t0 + 0.001, z), "component": "LiteLLM Proxy",
-         "logger": "route_llm_request.py:561"}
+        {
+            "message": "SESSION REUSE: Attached shared aiohttp session to request (ID: 139678059318288)",
+            "level": "INFO",
+            "timestamp": _local(t0 + 0.001, z),
+            "component": "LiteLLM Proxy",
+            "logger": "route_llm_request.py:561",
+        }
     ]
     if req["outcome"] != "success":
-        err = ("litellm.RateLimitError: AnthropicException - {\"type\": \"error\", \"error\": {\"type\": "
-               "\"rate_limit_error\", \"message\": \"This request would exceed your account's rate limit. Please try "
-               "again later.\"}}") if req["outcome"] == "429" else (
-               "litellm.InternalServerError: AnthropicError - {\"type\": \"error\", \"error\": {\"type\": "
-               "\"overloaded_error\", \"message\": \"Overloaded\"}}")
-        lines.append({"message": f"litellm.proxy.proxy_server._handle_llm_api_exception(): Exception occured - "
-                      f"litellm_call_id={req['call_id']} - {err} LiteLLM Retried: 1 times, LiteLLM Max Retries: 1",
-                      "level": "ERROR", "timestamp": _local(t1, z), "litellm_call_id": req["call_id"],
-                      "component": "LiteLLM Proxy", "logger": "common_request_processing.py:2164"})
+        err = (
+            (
+                'litellm.RateLimitError: AnthropicException - {"type": "error", "error": {"type": '
+                '"rate_limit_error", "message": "This request would exceed your account\'s rate limit. Please try '
+                'again later."}}'
+            )
+            if req["outcome"] == "429"
+            else (
+                'litellm.InternalServerError: AnthropicError - {"type": "error", "error": {"type": '
+                '"overloaded_error", "message": "Overloaded"}}'
+            )
+        )
+        lines.append(
+            {
+                "message": f"litellm.proxy.proxy_server._handle_llm_api_exception(): Exception occured - "
+                f"litellm_call_id={req['call_id']} - {err} LiteLLM Retried: 1 times, LiteLLM Max Retries: 1",
+                "level": "ERROR",
+                "timestamp": _local(t1, z),
+                "litellm_call_id": req["call_id"],
+                "component": "LiteLLM Proxy",
+                "logger": "common_request_processing.py:2164",
+            }
+        )
         status = int(req["outcome"])
     else:
         if req["fallback"]:
-            lines.append({"message": f"Falling back to model_group = {req['model']}", "level": "INFO",
-                          "timestamp": _local(t0 + 2.0, z), "component": "LiteLLM Router", "logger": "core.py:4667"})
-        lines.append({"message": f"ageneric_api_call_with_fallbacks(model=anthropic/{req['model']}) 200 OK",
-                      "level": "INFO", "timestamp": _local(t1, z), "component": "LiteLLM Router",
-                      "logger": "core.py:4413"})
+            lines.append(
+                {
+                    "message": f"Falling back to model_group = {req['model']}",
+                    "level": "INFO",
+                    "timestamp": _local(t0 + 2.0, z),
+                    "component": "LiteLLM Router",
+                    "logger": "core.py:4667",
+                }
+            )
+        lines.append(
+            {
+                "message": f"ageneric_api_call_with_fallbacks(model=anthropic/{req['model']}) 200 OK",
+                "level": "INFO",
+                "timestamp": _local(t1, z),
+                "component": "LiteLLM Router",
+                "logger": "core.py:4413",
+            }
+        )
         if req["fallback"]:
-            lines.append({"message": "Successful fallback b/w models.", "level": "INFO",
-                          "timestamp": _local(t1 + 0.0003, z), "component": "LiteLLM Router",
-                          "logger": "core.py:5114"})
+            lines.append(
+                {
+                    "message": "Successful fallback b/w models.",
+                    "level": "INFO",
+                    "timestamp": _local(t1 + 0.0003, z),
+                    "component": "LiteLLM Router",
+                    "logger": "core.py:5114",
+                }
+            )
         status = 200
     del group
-    lines.append({"message": f"{req['ip']}:{port} - \"POST {path} HTTP/1.1\" {status}", "level": "INFO",
-                  "timestamp": _local(t1 + 0.004, z), "component": "uvicorn.access", "logger": "h11_impl.py:477"})
+    lines.append(
+        {
+            "message": f'{req["ip"]}:{port} - "POST {path} HTTP/1.1" {status}',
+            "level": "INFO",
+            "timestamp": _local(t1 + 0.004, z),
+            "component": "uvicorn.access",
+            "logger": "h11_impl.py:477",
+        }
+    )
     return lines
 
 
@@ -635,8 +723,10 @@ def transcript_entry(req: Request) -> dict[str, Any] | None:
                 "input_tokens": req["input_tokens"],
                 "cache_creation_input_tokens": req["cache_creation_tokens"],
                 "cache_read_input_tokens": req["cache_read_tokens"],
-                "cache_creation": {"ephemeral_5m_input_tokens": req["cache_creation_tokens"],
-                                   "ephemeral_1h_input_tokens": 0},
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": req["cache_creation_tokens"],
+                    "ephemeral_1h_input_tokens": 0,
+                },
                 "output_tokens": req["output_tokens"],
                 "service_tier": "standard",
             },
@@ -686,7 +776,9 @@ def write_callbacks_jsonl(path: str | Path, n: int, seed: int = 1, **kw: Any) ->
     return count
 
 
-def write_proxy_logs(out_dir: str | Path, n: int, seed: int = 1, tz: str = "UTC", **kw: Any) -> tuple[Path, Path]:
+def write_proxy_logs(
+    out_dir: str | Path, n: int, seed: int = 1, tz: str = "UTC", **kw: Any
+) -> tuple[Path, Path]:
     """Write proxy_stdout.log (INFO) and proxy_stderr.log (WARNING/ERROR) for the same traffic."""
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
@@ -729,7 +821,9 @@ def write_transcripts(config_dir: str | Path, n: int, seed: int = 1, **kw: Any) 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m analyzer.synth", description=__doc__.split("\n\n")[0])
     ap.add_argument("what", choices=["spend", "callbacks", "proxy", "transcripts", "build-templates"])
-    ap.add_argument("out", help="output file (spend, callbacks), folder (proxy, transcripts) or sample_logs dir")
+    ap.add_argument(
+        "out", help="output file (spend, callbacks), folder (proxy, transcripts) or sample_logs dir"
+    )
     ap.add_argument("-n", type=int, default=10000, help="requests (default 10000)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--days", type=int, default=DEFAULT_DAYS)

@@ -39,8 +39,8 @@ from .db import connect, default_db_path
 from .errors import UserError
 from .ingest import IngestOptions, SourceSummary, after_ingest, ingest_file, load_litellm_config
 
-DEBOUNCE_S = 0.1  # collect the events of one burst of writes into one batch
-MIN_GAP_S = 0.15  # the database stays free at least this long between batches, for readers
+DEBOUNCE_S = 0.05  # collect the events of one burst of writes into one batch
+MIN_GAP_S = 0.1  # the database stays free at least this long between batches, for readers
 MAX_HOLD_S = 1.0  # during a long catch-up, release the database at least this often
 RESCAN_S = 5.0  # safety rescan (stat only) for events the OS dropped
 GZ_SETTLE_S = 10.0  # a fresh X.gz is left alone while X still exists (gzip still running), up to this long

@@ -19,7 +19,7 @@ headers were logged; those values are reported beside the estimate as ``official
 Two money columns: ``spend_usd`` is LiteLLM's logged spend (API list price, logged for subscription traffic too);
 ``cost_usd`` is computed from genai-prices unit prices (:func:`analyzer.pricing.prices_source`), ccusage's tier rule.
 
-Window starts come from numpy (one ``searchsorted`` per window over the sorted distinct times); the sums are one
+Window starts come from numpy (one ``searchsorted`` per window over the sorted times); the sums are one
 DuckDB ASOF join of the requests to the window bounds. :func:`refresh_window_bounds` keeps the default bounds in
 the ``window_bounds_5h`` table behind the ``windows_5h`` view; it runs after every ingest, so this module imports
 only numpy and duckdb at module level (polars is imported by the functions that return DataFrames).
@@ -93,7 +93,7 @@ WARNING_SHARE = 0.8
 def compute_blocks(
     times_ms: np.ndarray, *, granularity_ms: int = HOUR_MS, length_ms: int = 5 * HOUR_MS
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """ccusage's block rule over sorted distinct epoch-ms times of one group.
+    """ccusage's block rule over the sorted epoch-ms times of one group (duplicates allowed).
 
     Returns arrays (window_start_ms, window_end_ms, first_ms, last_ms, is_gap), in time order with each gap window
     before the window it precedes. Gap windows have first_ms = last_ms = -1.

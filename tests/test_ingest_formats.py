@@ -98,6 +98,8 @@ EXPECTED_0002 = {
     "rl_fallback_percentage": None,
     "rl_has_unified": None,
     "rl_has_api_limits": None,
+    "seen_in_litellm": True,
+    "seen_in_transcript": False,
 }
 
 # What the callback events of the same call add to the spend row.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -47,7 +48,7 @@ def spend_row(request_id: str, model: str, inp: int, cw: int, cr: int, out: int,
 
 
 @pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     rows = [
         spend_row("msg_example", f"anthropic/{SONNET_45}", 32, 1536, 20480, 27, 0.012405),
         spend_row("msg_unknown", "anthropic/claude-imaginary-9", 100, 0, 0, 10, 0.0),
@@ -57,7 +58,7 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     c = db.connect(tmp_path / "store.duckdb")
     assert ingest_file(c, path).rows_added == 2
     after_ingest(c)
-    yield c  # type: ignore[misc]
+    yield c
     c.close()
 
 

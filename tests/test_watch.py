@@ -198,10 +198,16 @@ def test_readers_while_the_watcher_writes(setup: tuple[Path, Path, WatcherProces
     _started(w)
     f = logs / "spend.jsonl"
     n = 300
-    t = threading.Thread(target=lambda: [(append(f, spend_row(f"r-{i:04d}", i)), time.sleep(0.01)) for i in range(n)])
+
+    def write() -> None:
+        for i in range(n):
+            append(f, spend_row(f"r-{i:04d}", i))
+            time.sleep(0.01)
+
+    t = threading.Thread(target=write)
     t.start()
     reader = ["report", "--json"] if importlib.util.find_spec("analyzer.report_cli") else ["status", "--json"]
-    outs = []
+    outs: list[subprocess.CompletedProcess[str]] = []
     try:
         while t.is_alive() or not outs:
             p = subprocess.run([sys.executable, "-m", "analyzer", *reader, "--db", str(db)], capture_output=True,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -93,21 +92,21 @@ def test_exactly_once_under_rotation_truncation_and_kill9(tmp_path: Path) -> Non
             w.write(batch)
             written.extend(rid for rid, _ in batch)
             roll = rng.random()
-            if roll < 0.012:  # rename-and-create
+            if roll < 0.02:  # rename-and-create
                 w.flush()
                 dest = w.rotated_name("r")
                 rotate_rename(w.path, dest)
                 rotated.append(dest)
                 w.life = []
                 renames += 1
-            elif roll < 0.024:  # copytruncate
+            elif roll < 0.04:  # copytruncate
                 w.flush()
                 dest = w.rotated_name("c")
                 rotate_copytruncate(w.path, dest)
                 rotated.append(dest)
                 w.life = []
                 copytruncates += 1
-            elif roll < 0.032:  # truncate in place, once the watcher has stored the file's records
+            elif roll < 0.055:  # truncate in place, once the watcher has stored the file's records
                 w.flush()
                 if not watcher.alive():
                     watcher.start()
@@ -116,18 +115,20 @@ def test_exactly_once_under_rotation_truncation_and_kill9(tmp_path: Path) -> Non
                     f.truncate(0)
                 w.life = []
                 truncates += 1
-            elif roll < 0.040 and rotated:  # gzip a rotated file, as logrotate's compress does
-                p = rotated.pop(rng.randrange(len(rotated)))
+            elif roll < 0.07 and rotated:  # gzip a rotated file, as logrotate's compress does
+                p = rotated.pop(int(roll * 1e6) % len(rotated))
                 gzip_file(p)
                 gzips += 1
-            if watcher.alive() and rng.random() < 0.012:
-                time.sleep(rng.uniform(0, 0.3))  # let it get busy, then kill it at a random moment
+            # draw every random number on every step, so the sequence does not depend on timing
+            kill_roll, restart_roll, kill_after, pause = rng.random(), rng.random(), rng.uniform(0, 0.3), rng.uniform(0, 0.004)
+            if watcher.alive() and kill_roll < 0.02:
+                time.sleep(kill_after)  # let it get busy, then kill it at a random moment
                 watcher.proc.kill()  # type: ignore[union-attr]
                 watcher.proc.wait()  # type: ignore[union-attr]
                 kills += 1
-            elif not watcher.alive() and rng.random() < 0.1:
+            elif not watcher.alive() and restart_roll < 0.1:
                 watcher.start()
-            time.sleep(rng.uniform(0, 0.004))
+            time.sleep(pause)
         for w in writers:
             w.flush()
         if not watcher.alive():
@@ -135,6 +136,7 @@ def test_exactly_once_under_rotation_truncation_and_kill9(tmp_path: Path) -> Non
     finally:
         rc = watcher.stop()
     assert rc == 0, watcher.log.read_text()[-3000:]
+    print(f"kills={kills} renames={renames} copytruncates={copytruncates} truncates={truncates} gzips={gzips}")
     assert kills >= 3 and renames >= 2 and copytruncates >= 2 and truncates >= 2 and gzips >= 1, (
         kills, renames, copytruncates, truncates, gzips)
     # the final catch-up run (one-shot), as after a crash with nothing left running

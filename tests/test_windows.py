@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,9 @@ def add(con: duckdb.DuckDBPyConnection, when: str, **cols: Any) -> None:
 
 
 @pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     c = db.connect(tmp_path / "store.duckdb")
-    yield c  # type: ignore[misc]
+    yield c
     c.close()
 
 
@@ -356,3 +357,21 @@ def test_windows_5h_view_equals_windows(con: duckdb.DuckDBPyConnection) -> None:
         assert v[-2:] == pytest.approx(w[-2:], abs=1e-12)
     # the unknown model counts 0 in cost_usd and is flagged
     assert windows.windows(con)["unpriced_requests"].to_list() == [0, 0, 0, 0, 1, 0, 0]
+
+
+def test_read_only_connection_gives_the_same_windows(tmp_path: Path) -> None:
+    path = tmp_path / "ro.duckdb"
+    c = db.connect(path)
+    add(c, "2025-03-04 10:10:00", model="claude-haiku-4-5-20251001", input_tokens=1000, output_tokens=100,
+        cache_creation_tokens=0, cache_read_tokens=0, rl_7d_reset=ts("2025-03-06 17:00:00"))
+    add(c, "2025-03-04 18:00:00")
+    now = ts("2025-03-10 00:00:00")
+    writable = windows.windows(c, now=now)
+    c.close()
+    ro = db.connect(path, read_only=True)
+    try:
+        assert windows.windows(ro, now=now).equals(writable)
+        assert writable["cost_usd"][0] == pytest.approx(1000 * 1e-6 + 100 * 5e-6, abs=1e-15)
+        assert windows.weekly(ro, now=now)["anchor"].to_list() == ["official 7d reset"]
+    finally:
+        ro.close()

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 SPEND = "spend"
 CALLBACK = "callback"
 PROXY = "proxy"
-KINDS = (SPEND, CALLBACK, PROXY)
+TRANSCRIPT = "transcript"  # Claude Code's own projects/**/*.jsonl (analyzer/sources/claude_code.py)
+KINDS = (SPEND, CALLBACK, PROXY, TRANSCRIPT)
 
 # shape of the file: one record per line, or a whole-file document
 LINES = "lines"
@@ -36,6 +37,10 @@ def kind_of_record(rec: object) -> str | None:
     """Which source kind a decoded JSON object belongs to, from its keys."""
     if not isinstance(rec, dict):
         return None
+    if "sessionId" in rec and ("uuid" in rec or "requestId" in rec) and ("type" in rec or "message" in rec):
+        return TRANSCRIPT  # before PROXY: transcript lines carry "message" and "timestamp" too
+    if rec.get("type") in ("summary", "file-history-snapshot") and ("leafUuid" in rec or "messageId" in rec):
+        return TRANSCRIPT  # the first lines of many transcripts
     if "request_id" in rec and ("startTime" in rec or "spend" in rec):
         return SPEND
     if "litellm_call_id" in rec and ("hidden_params" in rec or "response_cost" in rec or "trace_id" in rec):

@@ -142,7 +142,11 @@ def _classify(exc: Exception, d: _Dsn) -> PostgresError:
     # libpq: 'connection failed: connection to server at "h", port p failed: FATAL:  reason'
     reason = msg.rsplit("failed:", 1)[-1].strip() if "failed:" in msg else msg
     reason = reason.removeprefix("FATAL:").strip()
-    if state in ("28P01", "28000") or "password authentication failed" in msg or "no password supplied" in msg:
+    if (
+        state in ("28P01", "28000")
+        or "password authentication failed" in msg
+        or "no password supplied" in msg
+    ):
         return PostgresError(f"postgres at {d.redacted}: authentication failed ({reason})", "auth")
     if state == "3D000":
         return PostgresError(f"postgres at {d.redacted}: {reason}", "schema")
@@ -179,8 +183,10 @@ def _spend_columns(pg: Any, d: _Dsn, table: str) -> _Columns:
 
     try:
         with pg.cursor() as cur:
-            cur.execute("select to_regclass(%s)::oid, has_table_privilege(to_regclass(%s), 'select')",
-                        [_quoted(table), _quoted(table)])
+            cur.execute(
+                "select to_regclass(%s)::oid, has_table_privilege(to_regclass(%s), 'select')",
+                [_quoted(table), _quoted(table)],
+            )
             oid, can_read = cur.fetchone() or (None, None)
             if oid is None:
                 raise PostgresError(
@@ -190,7 +196,8 @@ def _spend_columns(pg: Any, d: _Dsn, table: str) -> _Columns:
                 )
             if not can_read:
                 raise PostgresError(
-                    f'postgres at {d.redacted}: user may not read table "{table}" (grant select on it)', "schema"
+                    f'postgres at {d.redacted}: user may not read table "{table}" (grant select on it)',
+                    "schema",
                 )
             cur.execute(
                 "select attname, format_type(atttypid, atttypmod) from pg_attribute "
@@ -204,7 +211,9 @@ def _spend_columns(pg: Any, d: _Dsn, table: str) -> _Columns:
     names = [r[0] for r in rows]
     missing = {"request_id", "startTime"} - set(names)
     if missing:
-        raise PostgresError(f'postgres at {d.redacted}: table "{table}" has no column {sorted(missing)[0]}', "schema")
+        raise PostgresError(
+            f'postgres at {d.redacted}: table "{table}" has no column {sorted(missing)[0]}', "schema"
+        )
     return _Columns(names, {n for n, t in rows if t.startswith("timestamp") and "with time zone" not in t})
 
 
@@ -212,9 +221,12 @@ def _quoted(table: str) -> str:
     return '"' + table.replace('"', '""') + '"'
 
 
-def _select(cols: _Columns, table: str, since: bool, after: bool) -> Any:
+def _select(cols: _Columns, table: str, where: str) -> Any:
     """The read: every column, rendered by PostgreSQL as one JSON object per row, in ("startTime", request_id)
-    order. UTC wall-clock timestamps become timestamptz (rendered ``...+00:00`` as the session is in UTC)."""
+    order. UTC wall-clock timestamps become timestamptz (rendered ``...+00:00`` as the session is in UTC).
+
+    ``where``: ``all`` (first read), ``after`` (strictly after the watermark: the range scan on LiteLLM's
+    ("startTime", request_id) index) or ``ids`` (late rows of the look-back window, by primary key)."""
     from psycopg import sql
 
     fields = []
@@ -224,16 +236,40 @@ def _select(cols: _Columns, table: str, since: bool, after: bool) -> Any:
             fields.append(sql.SQL("(s.{} at time zone 'UTC') as {}").format(ident, ident))
         else:
             fields.append(sql.SQL("s.{}").format(ident))
-    conds = []
-    if since:
-        conds.append(sql.SQL('s."startTime" >= %(since)s'))
-    if after:
-        conds.append(sql.SQL('(s."startTime", s.request_id) > (%(wm)s, %(rid)s)'))
-    where = sql.SQL(" and ").join(conds) if conds else sql.SQL("true")
+    cond = {
+        "all": "true",
+        "after": '(s."startTime", s.request_id) > (%(wm)s, %(rid)s)',
+        "ids": "s.request_id = any(%(ids)s)",
+    }[where]
     return sql.SQL(
         'select s."startTime", s.request_id, row_to_json(x)::text from {} s cross join lateral (select {}) x '
         'where {} order by s."startTime", s.request_id'
-    ).format(sql.Identifier(table), sql.SQL(", ").join(fields), where)
+    ).format(sql.Identifier(table), sql.SQL(", ").join(fields), sql.SQL(cond))  # type: ignore[arg-type]
+
+
+def _lookback_ids(table: str) -> Any:
+    """Ids in the look-back window up to the watermark: an index-only scan, no row bodies."""
+    from psycopg import sql
+
+    return sql.SQL(
+        'select request_id from {} where "startTime" >= %(since)s and ("startTime", request_id) <= (%(wm)s, %(rid)s)'
+    ).format(sql.Identifier(table))
+
+
+def _unknown_ids(con: duckdb.DuckDBPyConnection, ids: list[str], since: datetime) -> list[str]:
+    """The ids not yet stored from a spend log (a row stored only from callbacks is still replaced by it)."""
+    if not ids:
+        return []
+    con.register("_pg_lookback_ids", pa.table({"request_id": pa.array(ids, pa.string())}))
+    try:
+        rows = con.execute(
+            "select request_id from _pg_lookback_ids where request_id not in (select request_id from request_log "
+            "where origin = 'spend_log' and started_at >= ?)",
+            [since.replace(tzinfo=UTC) - timedelta(minutes=1)],  # margin: an export may carry microseconds
+        ).fetchall()
+    finally:
+        con.unregister("_pg_lookback_ids")
+    return [r[0] for r in rows]
 
 
 # ---------------------------------------------------------------- state in DuckDB
@@ -248,12 +284,13 @@ class _State:
 
 
 def _state(con: duckdb.DuckDBPyConnection, d: _Dsn, table: str) -> _State:
-    row = con.execute(
+    rows = con.execute(
         "select source_id, last_start_time, last_request_id, rows_read from postgres_watermarks "
         "where dsn = ? and table_name = ?",
         [d.redacted, table],
-    ).fetchone()
-    if row:
+    ).fetchall()
+    if rows:
+        row = rows[0]
         start = row[1].astimezone(UTC).replace(tzinfo=None) if row[1] is not None else None
         return _State(int(row[0]), start, row[2], int(row[3]))
     con.execute("begin transaction")
@@ -266,7 +303,8 @@ def _state(con: duckdb.DuckDBPyConnection, d: _Dsn, table: str) -> _State:
             [sid, d.redacted, fp, _FINGERPRINT_LEN, FORMAT],
         )
         con.execute(
-            "insert into postgres_watermarks (source_id, dsn, table_name) values (?, ?, ?)", [sid, d.redacted, table]
+            "insert into postgres_watermarks (source_id, dsn, table_name) values (?, ?, ?)",
+            [sid, d.redacted, table],
         )
         con.execute("commit")
     except BaseException:
@@ -303,68 +341,75 @@ def _read(
     max_hold_s: float | None,
     stop: threading.Event | None,
 ) -> bool:
-    """Read new rows into ``con``; returns True when it stopped early (hold time or stop) with rows left."""
+    """Read new rows into ``con``; returns True when it stopped early (hold time or stop) with rows left.
+
+    First the look-back window: the ids of rows up to the watermark that started within ``lookback_s`` before it
+    are listed (index-only) and the ones not stored yet (committed late) are fetched by primary key; then the
+    rows strictly after the watermark, in batches through a server-side cursor."""
     import psycopg
 
     cols = _spend_columns(pg, d, table)
     st = _state(con, d, table)
-    params: dict[str, Any] = {}
-    since = after = False
-    if st.last_start is not None:
-        if lookback_s > 0:
-            since = True
-            params["since"] = st.last_start - timedelta(seconds=lookback_s)
-        else:
-            after = True
-            params["wm"], params["rid"] = st.last_start, st.last_request_id or ""
-    query = _select(cols, table, since, after)
     wm: tuple[datetime, str] | None = (st.last_start, st.last_request_id or "") if st.last_start else None
     line_no = st.rows_read
     started = time.monotonic()
-    reread = 0
+
+    def store(rows: list[tuple[Any, ...]], advance: bool) -> None:
+        nonlocal wm, line_no
+        batch = _batch_table([r[2] for r in rows], line_no + 1)
+        # Rows come in PostgreSQL's ("startTime", request_id) order (its collation orders the ids).
+        new_wm = (rows[-1][0], rows[-1][1]) if advance else wm
+        con.execute("begin transaction")
+        try:
+            added, dups, bad, skipped = write_batch(con, SPEND, batch, st.source_id, d.redacted)
+            con.execute(
+                "update postgres_watermarks set last_start_time = ?, last_request_id = ?, "
+                "rows_read = rows_read + ?, last_poll = now() where source_id = ?",
+                [new_wm[0] if new_wm else None, new_wm[1] if new_wm else None, len(rows), st.source_id],
+            )
+            con.execute(
+                "update sources set lines_read = lines_read + ?, size_bytes = size_bytes + ?, "
+                "offset_bytes = offset_bytes + ?, rows_added = rows_added + ?, duplicates = duplicates + ?, "
+                "quarantined = quarantined + ?, skipped_lines = skipped_lines + ?, last_ingest = now() "
+                "where source_id = ?",
+                [len(rows), batch.nbytes, batch.nbytes, added, dups, bad, skipped, st.source_id],
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        wm = new_wm
+        line_no += len(rows)
+        summary.rows_added += added
+        summary.duplicates += dups
+        summary.quarantined += bad
+        summary.skipped += skipped
+        summary.lines += len(rows)
+        summary.bytes_read += batch.nbytes
+
     try:
         pg.execute("set transaction read only")
+        if wm is not None and lookback_s > 0:
+            since = wm[0] - timedelta(seconds=lookback_s)
+            with pg.cursor() as cur:
+                cur.execute(_lookback_ids(table), {"since": since, "wm": wm[0], "rid": wm[1]})
+                window = [r[0] for r in cur.fetchall()]
+            late = _unknown_ids(con, window, since)
+            if late:
+                summary.note = f"{len(late):,} rows committed late (within the {lookback_s:g} s look-back)"
+            for i in range(0, len(late), batch_size):
+                with pg.cursor() as cur:
+                    cur.execute(_select(cols, table, "ids"), {"ids": late[i : i + batch_size]})
+                    store(cur.fetchall(), advance=False)
+        params: dict[str, Any] = {} if wm is None else {"wm": wm[0], "rid": wm[1]}
         with pg.cursor(name="ccstats_spend_logs", scrollable=False, withhold=False) as cur:
             cur.itersize = batch_size
-            cur.execute(query, params)
+            cur.execute(_select(cols, table, "all" if wm is None else "after"), params)
             while True:
                 rows = cur.fetchmany(batch_size)
                 if not rows:
                     break
-                lines = [r[2] for r in rows]
-                last = (rows[-1][0], rows[-1][1])
-                if wm is not None:
-                    reread += sum(1 for r in rows if r[0] <= wm[0])
-                # Rows come in PostgreSQL's ("startTime", request_id) order (its collation orders the ids).
-                new_wm = last if wm is None or last[0] >= wm[0] else wm
-                batch = _batch_table(lines, line_no + 1)
-                con.execute("begin transaction")
-                try:
-                    added, dups, bad, skipped = write_batch(con, SPEND, batch, st.source_id, d.redacted)
-                    con.execute(
-                        "update postgres_watermarks set last_start_time = ?, last_request_id = ?, "
-                        "rows_read = rows_read + ?, last_poll = now() where source_id = ?",
-                        [new_wm[0], new_wm[1], len(rows), st.source_id],
-                    )
-                    con.execute(
-                        "update sources set lines_read = lines_read + ?, size_bytes = size_bytes + ?, "
-                        "offset_bytes = offset_bytes + ?, rows_added = rows_added + ?, duplicates = duplicates + ?, "
-                        "quarantined = quarantined + ?, skipped_lines = skipped_lines + ?, last_ingest = now() "
-                        "where source_id = ?",
-                        [len(rows), batch.nbytes, batch.nbytes, added, dups, bad, skipped, st.source_id],
-                    )
-                    con.execute("commit")
-                except BaseException:
-                    con.execute("rollback")
-                    raise
-                wm = new_wm
-                line_no += len(rows)
-                summary.rows_added += added
-                summary.duplicates += dups
-                summary.quarantined += bad
-                summary.skipped += skipped
-                summary.lines += len(rows)
-                summary.bytes_read += batch.nbytes
+                store(rows, advance=True)
                 if len(rows) < batch_size:
                     break
                 if (stop is not None and stop.is_set()) or (
@@ -374,7 +419,8 @@ def _read(
         return False
     except psycopg.errors.QueryCanceled as exc:
         raise PostgresError(
-            f"postgres at {d.redacted}: statement timeout while reading {table} ({_scrub(str(exc), d)})", "unreachable"
+            f"postgres at {d.redacted}: statement timeout while reading {table} ({_scrub(str(exc), d)})",
+            "unreachable",
         ) from None
     except psycopg.Error as exc:
         raise _classify(exc, d) from None
@@ -383,10 +429,10 @@ def _read(
             pg.rollback()  # end the read-only transaction (and its snapshot)
         except psycopg.Error:
             pass
-        con.execute("update postgres_watermarks set polls = polls + 1, last_poll = now() where source_id = ?",
-                    [st.source_id])
-        if reread:
-            summary.note = f"{reread:,} rows re-read from the {lookback_s:g} s look-back window"
+        con.execute(
+            "update postgres_watermarks set polls = polls + 1, last_poll = now() where source_id = ?",
+            [st.source_id],
+        )
 
 
 @contextmanager
@@ -414,7 +460,17 @@ def ingest_postgres(
     d = _parse_dsn(dsn)
     summary = SourceSummary(d.redacted, format=FORMAT)
     with _pg_connection(d, statement_timeout_ms) as pg:
-        _read(pg, con, d, table, summary, batch_size=batch_size, lookback_s=lookback_s, max_hold_s=None, stop=None)
+        _read(
+            pg,
+            con,
+            d,
+            table,
+            summary,
+            batch_size=batch_size,
+            lookback_s=lookback_s,
+            max_hold_s=None,
+            stop=None,
+        )
     if not summary.rows_added and not summary.note:
         summary.note = "already up to date"
     return summary
@@ -478,8 +534,17 @@ def watch_postgres(
                     summary = SourceSummary(d.redacted, format=FORMAT)
                     con = connect(db_path)
                     try:
-                        more = _read(pg, con, d, SPEND_TABLE, summary, batch_size=batch_size, lookback_s=lookback_s,
-                                     max_hold_s=MAX_HOLD_S, stop=stop)
+                        more = _read(
+                            pg,
+                            con,
+                            d,
+                            SPEND_TABLE,
+                            summary,
+                            batch_size=batch_size,
+                            lookback_s=lookback_s,
+                            max_hold_s=MAX_HOLD_S,
+                            stop=stop,
+                        )
                         if summary.rows_added:
                             after_ingest(con)
                     finally:

@@ -29,11 +29,7 @@ create table if not exists transcript_entries (
     ingested_at             timestamptz not null
 );
 
-create index if not exists transcript_entries_session on transcript_entries (session_id);
-create index if not exists transcript_entries_message on transcript_entries (message_id);
-
 -- Which log a request_log row was seen in. A request in both is one row (the LiteLLM one, with
 -- seen_in_transcript = true); origin = 'claude_code' rows are transcript-only (direct) traffic.
 alter table request_log add column if not exists seen_in_litellm boolean default true;
 alter table request_log add column if not exists seen_in_transcript boolean default false;
-create index if not exists request_log_session on request_log (session_id);

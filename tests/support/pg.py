@@ -20,7 +20,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,9 @@ START_TIMEOUT_S = 60
 def find_bindir() -> Path | None:
     env = os.environ.get("CCSTATS_PG_BINDIR")
     candidates = [Path(env)] if env else []
-    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)]
+    candidates += [
+        Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)
+    ]
     which = shutil.which("initdb")
     if which:
         candidates.append(Path(which).parent)
@@ -65,14 +66,20 @@ def litellm_migrations() -> list[Path]:
     d = migrations_dir()
     if d is None:
         return []
-    return sorted((p / "migration.sql" for p in d.iterdir() if (p / "migration.sql").is_file()), key=lambda p: p.parent.name)
+    return sorted(
+        (p / "migration.sql" for p in d.iterdir() if (p / "migration.sql").is_file()),
+        key=lambda p: p.parent.name,
+    )
 
 
 def available() -> tuple[bool, str]:
     if find_bindir() is None:
         return False, "PostgreSQL binaries not found (set CCSTATS_PG_BINDIR or install postgresql)"
     if not litellm_migrations():
-        return False, "litellm-proxy-extras (LiteLLM's migrations) is not installed: pip install litellm-proxy-extras"
+        return (
+            False,
+            "litellm-proxy-extras (LiteLLM's migrations) is not installed: pip install litellm-proxy-extras",
+        )
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
@@ -108,12 +115,23 @@ class PgCluster:
         cmd = list(args)
         if os.geteuid() == 0:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=START_TIMEOUT_S, cwd="/")
+        return subprocess.run(
+            cmd, check=check, capture_output=True, text=True, timeout=START_TIMEOUT_S, cwd="/"
+        )
 
     def init(self) -> None:
         self._run(
-            str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres", "--auth-local=trust",
-            "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync",
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
         )
 
     def start(self) -> None:
@@ -125,8 +143,18 @@ class PgCluster:
                 "-c synchronous_commit=off -c full_page_writes=off -c TimeZone=UTC"
             )
             r = self._run(
-                str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.root / "server.log"),
-                "-o", opts, "-w", "-t", str(START_TIMEOUT_S), "start", check=False,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.root / "server.log"),
+                "-o",
+                opts,
+                "-w",
+                "-t",
+                str(START_TIMEOUT_S),
+                "start",
+                check=False,
             )
             if r.returncode == 0:
                 return
@@ -134,7 +162,9 @@ class PgCluster:
         raise RuntimeError(f"postgres did not start: {last}")
 
     def stop(self) -> None:
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop", check=False)
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop", check=False
+        )
 
     def log_tail(self, n: int = 4000) -> str:
         try:
@@ -148,10 +178,18 @@ class PgCluster:
         """Superuser connection (unix socket, trust), autocommit."""
         import psycopg
 
-        return psycopg.connect(host=str(self.root), port=self.port, user="postgres", dbname=dbname, autocommit=True)
+        return psycopg.connect(
+            host=str(self.root), port=self.port, user="postgres", dbname=dbname, autocommit=True
+        )
 
-    def dsn(self, dbname: str, *, user: str = READER_ROLE, password: str | None = READER_PASSWORD,
-            port: int | None = None) -> str:
+    def dsn(
+        self,
+        dbname: str,
+        *,
+        user: str = READER_ROLE,
+        password: str | None = READER_PASSWORD,
+        port: int | None = None,
+    ) -> str:
         auth = user if password is None else f"{user}:{password}"
         return f"postgresql://{auth}@127.0.0.1:{port or self.port}/{dbname}"
 
@@ -241,11 +279,18 @@ def copy_generated_rows(con: Any, n: int, *, start: Any, step_ms: int = 7, prefi
     from datetime import timedelta
 
     meta = {
-        "user_api_key": "hash-of-key", "user_api_key_alias": "dev", "user_agent": "claude-cli/2.0.14 (external, cli)",
-        "additional_usage_values": {"cache_creation_input_tokens": 512, "cache_read_input_tokens": 20480,
-                                    "prompt_tokens_details": {"text_tokens": 32, "cached_tokens": 20480,
-                                                              "cache_write_tokens": 512}},
-        "used_client_oauth_token": True, "attempted_fallbacks": 0, "attempted_retries": 0, "max_retries": 1,
+        "user_api_key": "hash-of-key",
+        "user_api_key_alias": "dev",
+        "user_agent": "claude-cli/2.0.14 (external, cli)",
+        "additional_usage_values": {
+            "cache_creation_input_tokens": 512,
+            "cache_read_input_tokens": 20480,
+            "prompt_tokens_details": {"text_tokens": 32, "cached_tokens": 20480, "cache_write_tokens": 512},
+        },
+        "used_client_oauth_token": True,
+        "attempted_fallbacks": 0,
+        "attempted_retries": 0,
+        "max_retries": 1,
     }
     meta_text = json.dumps(meta)
     with con.cursor() as cur:
@@ -257,10 +302,24 @@ def copy_generated_rows(con: Any, n: int, *, start: Any, step_ms: int = 7, prefi
             for i in range(n):
                 t = start + timedelta(milliseconds=i * step_ms)
                 cp.write_row(
-                    (f"{prefix}_{i:08d}", "anthropic_messages", "hash-of-key", 0.0123, 21051, 21024, 27, t,
-                     t + timedelta(milliseconds=900), "anthropic/claude-sonnet-4-5-20250929",
-                     "claude-sonnet-4-5-20250929", "anthropic", meta_text, '["User-Agent: claude-cli"]', "success",
-                     f"sess-{i % 97}")
+                    (
+                        f"{prefix}_{i:08d}",
+                        "anthropic_messages",
+                        "hash-of-key",
+                        0.0123,
+                        21051,
+                        21024,
+                        27,
+                        t,
+                        t + timedelta(milliseconds=900),
+                        "anthropic/claude-sonnet-4-5-20250929",
+                        "claude-sonnet-4-5-20250929",
+                        "anthropic",
+                        meta_text,
+                        '["User-Agent: claude-cli"]',
+                        "success",
+                        f"sess-{i % 97}",
+                    )
                 )
 
 

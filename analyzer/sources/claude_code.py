@@ -1,0 +1,214 @@
+"""Claude Code's own transcripts as a second source, so windows count traffic that bypassed LiteLLM too.
+
+Claude Code writes one JSONL file per session under ``<config>/projects/<project>/<session>.jsonl``; every
+assistant line carries the Anthropic message id, the request id and the usage of that response. Those files go
+through the same chunked ingest as LiteLLM logs (kind ``transcript``, normaliser
+``analyzer/sql/normalize_transcript.sql``) into ``transcript_entries``, de-duplicated as ccusage 20.0.24 does:
+
+* key = (message id, request id) -- across sessions and projects (a resumed session repeats earlier lines);
+* of several copies the one with the most tokens (input + output + cache creation + cache read) wins, with its
+  timestamp; on equal tokens the copy first in (file path, line) order, as ccusage's sorted file walk does;
+* lines without the exact bytes ``"usage":{`` are skipped (plus the null/version/empty-id rules, see the SQL).
+
+``merge_transcripts.sql`` then makes each response one ``request_log`` row: a LiteLLM row it matches (message
+id = LiteLLM request_id, or same session + time + tokens) gets ``seen_in_transcript = true``; an unmatched
+entry becomes an ``origin = 'claude_code'`` row (route ``direct``, provider ``anthropic``, billing unknown) with
+``seen_in_litellm = false``. A LiteLLM row that arrives later replaces it. API error lines become failure rows;
+"Claude AI usage limit reached|<epoch>" gives ``rl_5h_reset`` (the official reset, shown by
+:func:`analyzer.windows.active_window`) and ``transcript_entries.limit_reset_at``.
+
+Light to import (ingest path): polars is imported only by :func:`source_split`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from ..db import sql
+
+if TYPE_CHECKING:
+    import polars as pl
+
+#: source categories of :func:`source_split`
+SOURCES = ("litellm_only", "both", "direct_only")
+
+_ENTRY_COLUMNS = (
+    "message_id", "request_id", "session_id", "project", "cwd", "version", "model", "started_at", "status",
+    "input_tokens", "output_tokens", "cache_creation_tokens", "cache_creation_1h_tokens", "cache_read_tokens",
+    "total_tokens", "cost_usd", "error_text", "limit_reset_at", "line_uuid", "source_id", "source_path",
+    "source_line", "ingested_at",
+)
+
+
+def claude_code_dirs(explicit: str | None) -> list[Path]:
+    """Claude Code config folders to read: ``explicit`` if given; else ``$CLAUDE_CONFIG_DIR`` (comma-separated
+    list allowed, as ccusage); else those of ``~/.config/claude`` and ``~/.claude`` that exist (both may)."""
+    if explicit:
+        return [Path(explicit).expanduser()]
+    env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if env:
+        return [Path(p.strip()).expanduser() for p in env.split(",") if p.strip()]
+    home = Path.home()
+    return [p for p in (home / ".config" / "claude", home / ".claude") if p.is_dir()]
+
+
+def claude_code_paths(explicit: str | None) -> list[str]:
+    """The ``projects`` folders to ingest for ``--claude-code [DIR]``: ``<dir>/projects`` when it exists, else
+    ``<dir>`` itself when it was named explicitly (a projects folder, or one project)."""
+    out: list[str] = []
+    for d in claude_code_dirs(explicit):
+        if (d / "projects").is_dir():
+            out.append(str(d / "projects"))
+        elif explicit:
+            out.append(str(d))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- ingest hooks
+
+
+def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    return int(con.execute(query).fetchall()[0][0])  # type: ignore[index]
+
+
+def store_transcript_batch(con: duckdb.DuckDBPyConnection) -> int:
+    """Upsert the good rows of the temp table ``norm`` (normalize_transcript output) into transcript_entries,
+    then merge them into request_log. Returns the number of new entries. Runs in the caller's transaction."""
+    before = _count(con, "select count(*) from transcript_entries")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _ENTRY_COLUMNS)
+    con.execute(
+        "insert into transcript_entries by name "
+        "select * exclude (line_no, _reason, _excerpt) from norm where _reason is null "
+        "qualify row_number() over (partition by entry_key order by total_tokens desc, source_path, source_line) = 1 "
+        f"on conflict (entry_key) do update set {updates} "
+        "where excluded.total_tokens > transcript_entries.total_tokens "
+        "or (excluded.total_tokens = transcript_entries.total_tokens "
+        "and (excluded.source_path, excluded.source_line) < (transcript_entries.source_path, transcript_entries.source_line))"
+    )
+    added = _count(con, "select count(*) from transcript_entries") - before
+    con.execute(
+        "create or replace temp table _cc_affected as select distinct session_id, message_id from norm "
+        "where _reason is null"
+    )
+    con.execute(sql("merge_transcripts"))
+    return added
+
+
+def drop_direct_rows(con: duckdb.DuckDBPyConnection, id_column: str) -> None:
+    """Before LiteLLM rows (temp table ``norm``, ids in ``id_column``) are stored: remove the transcript-only rows
+    with the same request id, which those rows replace (the merge after the insert sets the flags)."""
+    if id_column not in ("request_id", "event_id"):
+        raise ValueError(f"unexpected id column {id_column!r}")
+    con.execute(
+        "delete from request_log where origin = 'claude_code' and request_id in "
+        f"(select {id_column} from norm where _reason is null)"
+    )
+
+
+def merge_after_litellm(con: duckdb.DuckDBPyConnection, id_column: str) -> None:
+    """After LiteLLM rows (temp table ``norm``) are stored: re-match the transcript entries of their sessions and
+    ids. Nothing to do (and no cost) while no transcript was ever ingested."""
+    if id_column not in ("request_id", "event_id"):
+        raise ValueError(f"unexpected id column {id_column!r}")
+    if not con.execute("select 1 from transcript_entries limit 1").fetchall():
+        return
+    con.execute(
+        "create or replace temp table _cc_affected as "
+        f"select distinct nullif(session_id, '') as session_id, {id_column} as message_id from norm "
+        "where _reason is null"
+    )
+    con.execute(sql("merge_transcripts"))
+
+
+# ---------------------------------------------------------------------------------------- analysis
+
+
+def limit_resets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """"Usage limit reached" messages Claude Code logged, oldest first: dicts with logged_at, reset_at (the
+    official reset Anthropic announced, UTC), session_id, project."""
+    rows = con.execute(
+        "select started_at, limit_reset_at, session_id, project from transcript_entries "
+        "where limit_reset_at is not null order by started_at, entry_key"
+    ).fetchall()
+    return [
+        {"logged_at": _utc(a), "reset_at": _utc(b), "session_id": s, "project": p} for a, b, s, p in rows
+    ]
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value
+
+
+def _arg_utc(value: datetime | str | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def source_split(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    by: str = "window",
+) -> pl.DataFrame:
+    """Requests and tokens "through LiteLLM" against "direct", per 5-hour window or UTC day.
+
+    ``source``: ``litellm_only`` (LiteLLM logs only), ``both`` (LiteLLM and a Claude Code transcript: one
+    request), ``direct_only`` (transcript only: traffic that did not go through LiteLLM). Only successful
+    requests are counted. ``by='window'``: the default windows (:func:`analyzer.windows.windows`, all traffic);
+    ``by='day'``: UTC calendar days. ``since``/``until`` select periods overlapping [since, until).
+
+    Columns: period_start, period_end, source, requests, input_tokens, output_tokens, cache_creation_tokens,
+    cache_read_tokens, total_tokens; one row per period and source (all three, zeros included), in time order.
+    """
+    import polars as pl
+
+    if by not in ("window", "day"):
+        raise ValueError(f"by must be 'window' or 'day', got {by!r}")
+    df = pl.from_arrow(con.sql(sql("transcripts_source_split")).to_arrow_table())
+    assert isinstance(df, pl.DataFrame)
+    df = df.with_columns(pl.col("started_at").dt.convert_time_zone("UTC"))
+    if by == "day":
+        df = df.with_columns(pl.col("started_at").dt.truncate("1d").alias("period_start"))
+        df = df.with_columns((pl.col("period_start") + pl.duration(days=1)).alias("period_end"))
+    else:
+        from ..windows import windows
+
+        w = windows(con).filter(~pl.col("is_gap")).select(
+            pl.col("window_start").alias("period_start"),
+            pl.col("window_end").alias("period_end"),
+            pl.col("first_request"),
+        )
+        df = df.sort("started_at").join_asof(
+            w.sort("first_request"), left_on="started_at", right_on="first_request", strategy="backward"
+        ).drop("first_request")
+    tokens = ["input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens"]
+    periods = df.select("period_start", "period_end").unique()
+    grid = periods.join(pl.DataFrame({"source": list(SOURCES)}), how="cross")
+    agg = df.group_by("period_start", "source").agg(
+        pl.len().cast(pl.Int64).alias("requests"), *[pl.col(c).sum().cast(pl.Int64) for c in tokens]
+    )
+    out = grid.join(agg, on=["period_start", "source"], how="left").with_columns(
+        [pl.col(c).fill_null(0) for c in ["requests", *tokens]]
+    )
+    out = out.with_columns(pl.sum_horizontal(tokens).cast(pl.Int64).alias("total_tokens"))
+    lo, hi = _arg_utc(since), _arg_utc(until)
+    if lo is not None:
+        out = out.filter(pl.col("period_end") > lo)
+    if hi is not None:
+        out = out.filter(pl.col("period_start") < hi)
+    order = {s: i for i, s in enumerate(SOURCES)}
+    out = out.with_columns(pl.col("source").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
+    return out.sort("period_start", "_o").select(
+        "period_start", "period_end", "source", "requests", *tokens, "total_tokens"
+    )
