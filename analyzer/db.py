@@ -66,7 +66,10 @@ def _configure(con: duckdb.DuckDBPyConnection) -> None:
     # UTC everywhere (conversion happens only for display); DuckDB's own progress bar would write to stdout,
     # in the middle of `--json` output.
     con.execute("set TimeZone = 'UTC'")
-    con.execute("set enable_progress_bar = false")
+    try:
+        con.execute("set enable_progress_bar = false")
+    except duckdb.Error:  # under Jupyter without ipywidgets DuckDB refuses the setting (it is off there anyway)
+        pass
 
 
 def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:

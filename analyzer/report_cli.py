@@ -67,9 +67,9 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
 
     kw = {"since": opts.since, "until": opts.until}
     return {
-        "windows": windows.windows(con, by=opts.by, plan=opts.plan, now=opts.now, **kw),
+        "windows": windows.windows(con, by=opts.by, plan=opts.plan, now=opts.now, since=opts.since, until=opts.until),
         "active": windows.active_window(con, plan=opts.plan, now=opts.now),
-        "weekly": windows.weekly(con, tz=opts.tz, now=opts.now, **kw),
+        "weekly": windows.weekly(con, tz=opts.tz, now=opts.now, since=opts.since, until=opts.until),
         "fallbacks": fallbacks.fallback_events(con, **kw),
         "fallback_summary": fallbacks.fallback_summary(con, **kw),
         "retries": fallbacks.retries(con, **kw),

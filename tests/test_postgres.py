@@ -297,7 +297,10 @@ def _wait_for(cond: Any, timeout: float = WAIT_S) -> None:
 def test_watch_stops_cleanly_on_sigterm(loaded: tuple[str, list[dict[str, Any]]], tmp_path: Path) -> None:
     dsn, _ = loaded
     db = tmp_path / "sig.duckdb"
-    code = "import sys; from analyzer.sources.postgres import watch_postgres; watch_postgres(sys.argv[1], sys.argv[2], interval=0.1)"
+    code = (
+        "import sys; from analyzer.sources.postgres import watch_postgres; "
+        "watch_postgres(sys.argv[1], sys.argv[2], interval=0.1)"
+    )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(db), dsn],
         cwd=REPO,

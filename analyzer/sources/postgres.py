@@ -1,17 +1,19 @@
 """Spend logs straight from LiteLLM's PostgreSQL database (``ccstats ingest postgresql://user:pw@host/db``).
 
-* Incremental: a watermark per source (``postgres_watermarks``: the "startTime" and request_id of the newest row
-  read). Each read starts ``lookback_s`` before it, so rows committed late (a slow transaction, the proxy's
-  batched spend writer) are still caught; request_log's natural key makes the re-read rows harmless.
-* Cheap for the server: one read-only transaction (``default_transaction_read_only`` and ``SET TRANSACTION READ
-  ONLY``), a ``statement_timeout``, a SERVER-SIDE cursor fetched in batches, ordered by ("startTime",
-  request_id) so LiteLLM's ("startTime", request_id) / ("startTime") index serves the range scan.
-* The same parser as the file sources: PostgreSQL renders each row as the JSON object a JSONL export holds (JSON
-  columns as objects, timestamp(3)-without-time-zone columns, which hold UTC, as ISO with ``+00:00``); the lines
-  are redacted and go through :func:`analyzer.ingest.write_batch`. Rows and the new watermark of a batch commit in
-  one DuckDB transaction.
-* The password never leaves this module: the source is recorded as ``postgresql://user@host:port/db``, and every
-  error message is scrubbed of it.
+* Incremental: a watermark per source (``postgres_watermarks``: "startTime" and request_id of the newest row
+  read). Rows committed late (a slow transaction, the proxy's batched spend writer) are caught by a look-back:
+  the ids of rows that started within ``lookback_s`` before the watermark are listed (index-only, no row
+  bodies), and those not stored yet are fetched by key; then the rows after the watermark are read. Natural
+  keys (request_id) make any re-read harmless.
+* Cheap for the server: one read-only transaction (``default_transaction_read_only`` and ``SET TRANSACTION
+  READ ONLY``), a ``statement_timeout``, a SERVER-SIDE cursor fetched in batches, ordered by ("startTime",
+  request_id) so LiteLLM's "startTime" indexes serve the range scan.
+* The same parser as the file sources: PostgreSQL renders each row as the JSON object a JSONL export holds
+  (JSON columns as objects; timestamp(3)-without-time-zone columns, which hold UTC, as ISO with ``+00:00``).
+  The lines are redacted and go through :func:`analyzer.ingest.write_batch`; rows and the new watermark of a
+  batch commit in one DuckDB transaction.
+* The password never leaves this module: the source is recorded as ``postgresql://user@host:port/db``, and
+  every error message is scrubbed of it.
 
 This module stays light to import (psycopg is imported on first use).
 """
