@@ -111,7 +111,20 @@ def ingest_command(
             ZoneInfo(log_tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise UserError(f"--log-tz: unknown time zone {log_tz!r}") from exc
-    files, errors = expand_paths(paths)
+    from .sources.postgres import is_postgres_dsn
+
+    dsns = [p for p in paths if is_postgres_dsn(p)]
+    paths = tuple(p for p in paths if not is_postgres_dsn(p))
+    files, errors = expand_paths(paths) if paths else ([], [])
+    if watch and dsns:
+        if paths:
+            raise UserError("--watch follows either files or one postgresql:// source; run two watchers for both")
+        if len(dsns) > 1:
+            raise UserError("--watch follows one postgresql:// source at a time")
+        from .sources.postgres import watch_postgres
+
+        watch_postgres(db_path or default_db_path(), dsns[0], interval=max(interval, 1.0))
+        return
     if watch:
         from .watch import watch as run_watch
 
@@ -120,7 +133,7 @@ def ingest_command(
         run_watch(db_path, paths, IngestOptions(kind=kind, log_tz=log_tz, final=False), poll=poll,
                   interval=interval, litellm_config=litellm_config)
         return
-    if not files and errors:
+    if not files and not dsns and errors:
         raise UserError("; ".join(errors))
     target = db_path or default_db_path()
     summaries: list[SourceSummary] = []
@@ -133,6 +146,11 @@ def ingest_command(
         opts = IngestOptions(kind=kind, log_tz=log_tz, progress=_progress_factory(stack))
         for f in files:
             summaries.append(ingest_file(con, f, opts))
+        if dsns:
+            from .sources.postgres import ingest_postgres
+
+            for dsn in dsns:
+                summaries.append(ingest_postgres(con, dsn))
         after_ingest(con)
     print_summaries(summaries, errors, as_json)
     if not as_json:
