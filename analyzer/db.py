@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,9 @@ import duckdb
 from .errors import UserError
 
 DEFAULT_LOCK_WAIT_S = 15.0
+# Writers (ingest, the watcher) cap DuckDB's memory so a million-row ingest stays under 1 GB of RSS; DuckDB
+# spills to <db>.tmp beyond it. CCSTATS_MEMORY_LIMIT overrides (any DuckDB size, e.g. "2GB").
+WRITER_MEMORY_LIMIT = "700MB"
 _SQL_DIR = Path(__file__).parent / "sql"
 
 
@@ -111,6 +115,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             con.execute("rollback")
             raise
         applied.append(name)
+        if name.startswith("views_"):
+            # the views step recreates the derived tables empty: rebuild them from the stored requests
+            from .fallbacks import refresh_fallback_events
+
+            refresh_fallback_events(con, full=True)
     return applied
 
 
@@ -141,6 +150,11 @@ def connect(
         return con
     p.parent.mkdir(parents=True, exist_ok=True)
     con = _open(p, False, wait_s)
+    limit = os.environ.get("CCSTATS_MEMORY_LIMIT", WRITER_MEMORY_LIMIT)
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit, re.IGNORECASE):
+        con.close()
+        raise UserError(f"CCSTATS_MEMORY_LIMIT: expected a size such as 700MB or 2GB, got {limit!r}")
+    con.execute(f"set memory_limit = '{limit}'")
     migrate(con)
     return con
 

@@ -267,7 +267,8 @@ def test_watch_delivers_each_row_exactly_once(
     assert sum(polls) == 43  # each row was added by exactly one poll, however often it was re-read
     assert con.execute("select rows_added from sources").fetchall() == [(43,)]
     assert con.execute("select count(*) from quarantine").fetchall() == [(0,)]
-    assert con.execute("select rows_read, polls > 10 from postgres_watermarks").fetchall() == [(43, True)]
+    # the initial read plus one poll per round at least (how many more depends on machine load)
+    assert con.execute("select rows_read, polls >= 5 from postgres_watermarks").fetchall() == [(43, True)]
     con.close()
 
 
