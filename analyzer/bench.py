@@ -393,6 +393,16 @@ class Bench:
         except (OSError, ValueError, KeyError, TypeError):
             pass
         self.step(f"ccusage blocks {n:,}", res)
+        # The same question from ccstats: a cold ingest of the same transcripts, then windows from its store.
+        tstore = _fresh(self.work / "transcripts.duckdb")
+        res = run(_ccstats("ingest", "--db", str(tstore), "--json", "--claude-code", str(cfg)),
+                  log=self.work / "ingest-transcripts")
+        res["added"] = _ingest_summary(res).get("rows_added")
+        self.step(f"ccstats ingest --claude-code {n:,} (cold)", res)
+        res = _median_runs(_ccstats("report", "--db", str(tstore), "--json"), self.report_runs,
+                           self.work / "report-transcripts")
+        self.step(f"ccstats report --json, transcript store {n:,}", res)
+        _fresh(tstore)
         shutil.rmtree(cfg, ignore_errors=True)
         code = (
             "import sys; from analyzer import db, windows; "
@@ -420,9 +430,15 @@ class Bench:
                 "postgres read", {"skipped": "no server" if not dsn else "no analyzer.sources.postgres"}
             )
             return
-        self.step(
-            "postgres read", {"skipped": "not wired: analyzer.sources.postgres has no bench entry point yet"}
-        )
+        # Reads whatever LiteLLM_SpendLogs holds at CCSTATS_PG_DSN (load it with the rows to measure).
+        db = _fresh(self.work / "postgres.duckdb")
+        res = run(_ccstats("ingest", "--db", str(db), "--json", dsn), log=self.work / "ingest-postgres")
+        added = _ingest_summary(res).get("rows_added") or 0
+        if res.get("exit") == 0 and res.get("seconds"):
+            res["rows_per_s"] = round(added / res["seconds"])
+        res["added"] = added
+        self.step(f"postgres read {added:,} rows", res)
+        _fresh(db)
 
     def extras(self) -> None:
         try:

@@ -63,6 +63,7 @@ def billing_summary(
     since: datetime | None = None,
     until: datetime | None = None,
     tz: str = "UTC",
+    cube: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Totals per group and billing_route, for requests started in [since, until).
 
@@ -71,10 +72,14 @@ def billing_summary(
     Then: billing_route, requests, successes, failures, input_tokens, output_tokens, cache_creation_tokens,
     cache_read_tokens, total_tokens, spend_usd (LiteLLM logged, API list price), api_billed_spend_usd,
     subscription_value_usd, unknown_requests, low_confidence_requests, top_reasons (the three commonest
-    billing_evidence texts with counts).
+    billing_evidence texts with counts). ``cube``: a :func:`billing_cube` of the same range and zone, used for
+    ``by`` day and key instead of classifying the requests again.
     """
     if by not in BY_VALUES:
         raise UserError(f"billing by {by!r}: choose one of {', '.join(BY_VALUES)}")
+    if cube is not None and by in ("day", "key"):
+        out = _from_cube(con, cube, "billing_summary_cube", {"by": by}).rename({"grp": by})
+        return out.with_columns(pl.col("day").str.to_date("%Y-%m-%d")) if by == "day" else out
     if by == "window":
         return _window_frame(con, since, until)
     if by == "day":
@@ -101,3 +106,73 @@ def api_leaks(
     provider, status, billing_route, billing_evidence, billing_confidence, total_tokens, spend_usd.
     """
     return frame(con, "billing_leaks", _params(since, until))
+
+
+
+#: the query that lists every pay-per-use request (what the bounded forms below summarise)
+API_LEAKS_QUERY = "select * from requests where billing_route in ('api', 'cloud', 'subscription_overage')"
+CUBE_RELATION = "_ccstats_billing_cube"
+
+
+def billing_cube(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tz: str = "UTC",
+) -> pl.DataFrame:
+    """One pass of the billing classification over the requests started in [since, until): counts and sums per
+    day (in ``tz``, 'YYYY-MM-DD'), key_alias, key_hash, billing_route, billing_evidence, billing_confidence and
+    status (columns requests, the token sums, total_tokens, spend_usd, first_at, last_at). The ``cube=`` argument
+    of :func:`billing_summary`, :func:`api_leaks_by_key_day`, :func:`recent_api_leaks` and
+    ``analyzer.checks.check`` takes it, so a report classifies every request once."""
+    _check_tz(con, tz)
+    return frame(con, "billing_cube", {**_params(since, until), "tz": tz})
+
+
+def _from_cube(con: duckdb.DuckDBPyConnection, cube: pl.DataFrame, name: str, params: dict[str, Any]) -> pl.DataFrame:
+    con.register(CUBE_RELATION, cube.to_arrow())
+    try:
+        return frame(con, name, params)
+    finally:
+        con.unregister(CUBE_RELATION)
+
+
+def api_leaks_by_key_day(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tz: str = "UTC",
+    cube: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Requests billed to a pay-per-use account, per calendar day (in ``tz``), key and route: the bounded form of
+    :func:`api_leaks`. Columns: day, key_alias, key_hash, billing_route, requests, successes, total_tokens,
+    spend_usd, first_at, last_at, top_evidence. ``cube``: a :func:`billing_cube` of the same range and zone."""
+    if cube is None:
+        cube = billing_cube(con, since=since, until=until, tz=tz)
+    return _from_cube(con, cube, "billing_leaks_by_key_day", {})
+
+
+def recent_api_leaks(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    n: int = 100,
+    cube: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The ``n`` most recent requests of :func:`api_leaks` (same columns), oldest first. With a :func:`billing_cube`
+    of the same range, only the latest days holding ``n`` of them are read."""
+    start = None
+    if cube is not None and cube.height:
+        days = (
+            cube.filter(pl.col("billing_route").is_in(PAY_PER_USE_ROUTES))
+            .group_by("day")
+            .agg(pl.col("requests").sum(), pl.col("first_at").min())
+            .sort("day", descending=True)
+        )
+        enough = days.filter(pl.col("requests").cum_sum() >= n)
+        if enough.height:
+            start = enough["first_at"][0]
+    return frame(con, "billing_leaks_recent", {**_params(since, until), "n": n, "from": start})

@@ -6,14 +6,13 @@ Each answer is a dict: ``id`` (stable key), ``question``, ``answer`` ('yes' | 'n
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from .billing import api_leaks
+from .billing import PAY_PER_USE_ROUTES, billing_cube
 from .fallbacks import frame
 
 Answer = dict[str, Any]
@@ -66,27 +65,38 @@ def check_oauth(con: duckdb.DuckDBPyConnection) -> Answer:
     return _answer(Q_OAUTH, q, "unknown", ev)
 
 
-def check_api_billing(con: duckdb.DuckDBPyConnection) -> Answer:
+def _mode(df: pl.DataFrame, keys: list[str], col: str, name: str) -> pl.DataFrame:
+    """Per ``keys``: the value of ``col`` with the most requests (ties: the first in order)."""
+    return (
+        df.group_by([*keys, col]).agg(pl.col("requests").sum().alias("_n"))
+        .sort([*keys, "_n", col], descending=[False] * len(keys) + [True, False], nulls_last=True)
+        .group_by(keys, maintain_order=True).agg(pl.col(col).first().alias(name))
+    )
+
+
+def check_api_billing(con: duckdb.DuckDBPyConnection, cube: pl.DataFrame | None = None) -> Answer:
+    """``cube``: an analyzer.billing.billing_cube over all requests (any zone), to avoid classifying them again."""
     q = "Is any traffic billed to the API (pay-per-use)?"
-    leaks = api_leaks(con)
+    if cube is None:
+        cube = billing_cube(con)
+    leaks = cube.filter(pl.col("billing_route").is_in(PAY_PER_USE_ROUTES))
     total = con.execute("select count(*) from request_log").fetchall()[0][0]
     if leaks.height:
-        routes = Counter(leaks["billing_route"].to_list())
+        n_leaks = int(leaks["requests"].sum())
+        routes = dict(leaks.group_by("billing_route").agg(pl.col("requests").sum()).iter_rows())
+        leaks = leaks.with_columns(pl.coalesce(pl.col("key_alias"), pl.lit("(no alias)")).alias("alias"))
+        group = ["alias", "key_hash"]
         keys = (
-            leaks.with_columns(
-                pl.coalesce(pl.col("key_alias"), pl.lit("(no alias)")).alias("alias"),
-                (pl.col("status") == "success").alias("ok"),
-            )
-            .group_by("alias", "key_hash")
+            leaks.group_by(group)
             .agg(
-                pl.len().alias("requests"),
-                pl.col("ok").sum().alias("successes"),
-                pl.col("started_at").min().alias("first_at"),
-                pl.col("started_at").max().alias("last_at"),
+                pl.col("requests").sum().alias("requests"),
+                pl.col("requests").filter(pl.col("status") == "success").sum().alias("successes"),
+                pl.col("first_at").min().alias("first_at"),
+                pl.col("last_at").max().alias("last_at"),
                 pl.col("spend_usd").sum().alias("spend_usd"),
-                pl.col("billing_route").mode().first().alias("route"),
-                pl.col("billing_evidence").mode().first().alias("evidence"),
             )
+            .join(_mode(leaks, group, "billing_route", "route"), on=group, nulls_equal=True)
+            .join(_mode(leaks, group, "billing_evidence", "evidence"), on=group, nulls_equal=True)
             .sort("requests", "key_hash", descending=[True, False])
         )
         key_text = ", ".join(
@@ -96,8 +106,8 @@ def check_api_billing(con: duckdb.DuckDBPyConnection) -> Answer:
         )
         route_text = ", ".join(f"{name}: {n}" for name, n in sorted(routes.items()))
         ev = (
-            f"{leaks.height} requests billed to pay-per-use ({route_text}), "
-            f"{_ts(leaks['started_at'].min())} .. {_ts(leaks['started_at'].max())}, "
+            f"{n_leaks} requests billed to pay-per-use ({route_text}), "
+            f"{_ts(leaks['first_at'].min())} .. {_ts(leaks['last_at'].max())}, "
             f"${leaks['spend_usd'].sum():.4f} at API list price. Keys: {key_text}. "
             f"Most common reason: {keys.row(0, named=True)['evidence']}. See `api_leaks` for every request."
         )
@@ -106,13 +116,12 @@ def check_api_billing(con: duckdb.DuckDBPyConnection) -> Answer:
         return _answer(
             Q_API, q, "unknown", "No requests in the store yet: ingest spend logs or callback events."
         )
-    unknown = con.execute(
-        "select count(*), mode(billing_evidence) from requests where billing_route = 'unknown'"
-    ).fetchall()[0]
-    if unknown[0]:
+    unknown = cube.filter(pl.col("billing_route") == "unknown")
+    if unknown.height:
+        reason = _mode(unknown.with_columns(pl.lit(1).alias("_k")), ["_k"], "billing_evidence", "e")["e"][0]
         ev = (
-            f"No request was classified as API-billed, but {unknown[0]} of {total} requests have no billing signal "
-            f"({unknown[1]}); those could be either."
+            f"No request was classified as API-billed, but {int(unknown['requests'].sum())} of {total} requests "
+            f"have no billing signal ({reason}); those could be either."
         )
         return _answer(Q_API, q, "unknown", ev)
     return _answer(Q_API, q, "no", f"All {total} requests are classified, none billed to pay-per-use.")
@@ -220,11 +229,12 @@ def check_sources(con: duckdb.DuckDBPyConnection) -> Answer:
     )
 
 
-def check(con: duckdb.DuckDBPyConnection) -> list[Answer]:
-    """All answers, in a fixed order: OAuth reaching Anthropic, API billing, rate limits, OAuth failures, sources."""
+def check(con: duckdb.DuckDBPyConnection, cube: pl.DataFrame | None = None) -> list[Answer]:
+    """All answers, in a fixed order: OAuth reaching Anthropic, API billing, rate limits, OAuth failures, sources.
+    ``cube``: an analyzer.billing.billing_cube over all requests, when the caller has one."""
     return [
         check_oauth(con),
-        check_api_billing(con),
+        check_api_billing(con, cube),
         check_rate_limits(con),
         check_oauth_failures(con),
         check_sources(con),

@@ -2,17 +2,27 @@
 
 Kinds: ``litellm_router``, ``litellm_cooldown``, ``cc_model_switch``, ``cc_overload_chain`` (the view's header
 defines each precisely). Retries on one model group are not fallbacks; :func:`retries` lists them.
+
+The per-request work behind the view is done at ingest: :func:`refresh_fallback_events` (run by
+``analyzer.ingest.after_ingest``) recomputes the stored events of the requests, call ids and sessions that changed
+since the last refresh, so a report reads a few thousand stored rows instead of running window functions over every
+request. This module is imported on the ingest path: polars is imported only by the functions returning frames.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from .db import sql
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_REFRESH_STEPS = ("fallbacks_scope", "fallbacks_refresh_litellm", "fallbacks_refresh_cc")
+_SCOPE_TABLES = ("_fb_new_cb", "_fb_orphans", "_fb_req_scope", "_fb_calls", "_fb_sessions", "_fb_sess_scope")
 
 KINDS = ("litellm_router", "litellm_cooldown", "cc_model_switch", "cc_overload_chain")
 
@@ -23,6 +33,8 @@ def _params(since: datetime | None, until: datetime | None) -> dict[str, Any]:
 
 def frame(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
     """Run ``analyzer/sql/<name>.sql`` with bind parameters and return a polars DataFrame."""
+    import polars as pl
+
     out = pl.from_arrow(con.sql(sql(name), params=params or {}).to_arrow_table())
     assert isinstance(out, pl.DataFrame)
     return out
@@ -57,3 +69,50 @@ def retries(
     failed_hops, hop_models, failed_hop_errors, evidence, key_hash, key_alias, user_id, session_id.
     """
     return frame(con, "fallbacks_retries", _params(since, until))
+
+
+def refresh_fallback_events(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, int]:
+    """Bring the stored fallback events (behind the ``fallback_events`` view) up to date; needs a writable
+    connection. Incremental by default: only requests ingested since the last refresh (``ingested_at`` after the
+    stored watermark), the call ids they or new callback events belong to, and the sessions of all of those are
+    recomputed; stored events whose request is gone are dropped (looked for only when rows were deleted). Returns
+    at once when nothing was ingested. ``full=True`` (or no watermark yet) recomputes everything. One transaction.
+
+    Returns counts: requests (LiteLLM kinds recomputed for), sessions (Claude Code kinds recomputed for), and
+    litellm_events / cc_events (stored rows after the refresh; -1 when nothing was done).
+    """
+    state = con.execute("select watermark, requests from fallback_refresh_state").fetchall()
+    wm, seen = (state[0] if state and not full else (None, None))
+    new_wm, n_req = con.execute(
+        "select greatest((select max(ingested_at) from request_log), (select max(ingested_at) from callback_events)),"
+        " (select count(*) from request_log)"
+    ).fetchall()[0]
+    if wm is not None and (new_wm is None or new_wm <= wm) and n_req == seen:
+        return {"requests": 0, "sessions": 0, "litellm_events": -1, "cc_events": -1}
+    params: dict[str, Any] = {"wm": wm if wm is not None else datetime.min.replace(tzinfo=UTC)}
+    if wm is not None:
+        fresh = con.execute("select count(*) from request_log where ingested_at > $wm", params).fetchall()[0][0]
+        params["orphans"] = n_req < seen + fresh  # some stored requests were deleted (or replaced)
+    else:
+        params["orphans"] = True
+    con.execute("begin transaction")
+    try:
+        if wm is None:
+            con.execute("delete from fallback_litellm_events")
+            con.execute("delete from fallback_cc_events")
+        for step in _REFRESH_STEPS:
+            for statement in con.extract_statements(sql(step)):
+                con.execute(statement, {k: params[k] for k in statement.named_parameters})
+        counts = con.execute(
+            "select (select count(*) from _fb_req_scope), (select count(*) from _fb_sessions), "
+            "(select count(*) from fallback_litellm_events), (select count(*) from fallback_cc_events)"
+        ).fetchall()[0]
+        con.execute("delete from fallback_refresh_state")
+        con.execute("insert into fallback_refresh_state values (?, ?, now(), ?)", [new_wm, n_req, wm is None])
+        for name in _SCOPE_TABLES:
+            con.execute(f"drop table if exists temp.{name}")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return dict(zip(("requests", "sessions", "litellm_events", "cc_events"), counts, strict=True))

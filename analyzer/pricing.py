@@ -211,9 +211,26 @@ def register_prices(con: duckdb.DuckDBPyConnection, models: Iterable[str | None]
     Works on read-only connections (nothing is written). Returns the relation name (:data:`PRICES_RELATION`).
     Missing prices are SQL NULL.
     """
-    rows = price_rows(logged_models(con) if models is None else models)
-    con.register(PRICES_RELATION, _arrow(rows))
+    wanted = sorted({m for m in (logged_models(con) if models is None else models) if m})
+    stored = _stored_prices(con, wanted)
+    con.register(PRICES_RELATION, stored if stored is not None else _arrow(price_rows(wanted)))
     return PRICES_RELATION
+
+
+def _stored_prices(con: duckdb.DuckDBPyConnection, models: list[str]) -> Any:
+    """The ``model_prices`` rows of ``models`` as an Arrow table when every one is stored with the installed
+    genai-prices version (the same values :func:`unit_prices` gives, without loading genai-prices), else None."""
+    if not models:
+        return None
+    try:
+        table = con.sql(
+            f"select {', '.join(PRICE_COLUMNS)} from model_prices "
+            "where prices_source = $source and list_contains($models, model) order by model",
+            params={"source": prices_source(), "models": models},
+        ).to_arrow_table()
+    except duckdb.Error:  # a store without the table
+        return None
+    return table if table.num_rows == len(models) else None
 
 
 def cost_relation(con: duckdb.DuckDBPyConnection, models: Iterable[str | None] | None = None) -> duckdb.DuckDBPyRelation:

@@ -61,24 +61,41 @@ def parse_options(
     return opts
 
 
+#: `report --json` lists at most this many rows of each per-request list (the rest is counted and summarised)
+JSON_RECENT_API_LEAKS = 100
+JSON_MAX_EVENTS = 1000
+
+
 def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
-    """Everything `report` shows, as DataFrames and plain data (the HTML report and notebooks use the same calls)."""
+    """Everything `report` shows, as DataFrames and plain data (the HTML report and notebooks use the same calls).
+
+    Each thing is computed once: the active window comes from the windows frame when that covers all traffic, and
+    the billing totals, pay-per-use aggregates and the API-billing check from one billing cube (one pass).
+    Pay-per-use requests come as per key/day aggregates (``api_leaks_by_key_day``) plus the most recent
+    :data:`JSON_RECENT_API_LEAKS` (``api_leaks_recent``), not one row per request (analyzer.billing.api_leaks).
+    """
     from . import billing, checks, fallbacks, windows
 
     kw = {"since": opts.since, "until": opts.until}
-    return {
-        "windows": windows.windows(con, by=opts.by, plan=opts.plan, now=opts.now, since=opts.since, until=opts.until),
-        "active": windows.active_window(con, plan=opts.plan, now=opts.now),
-        "weekly": windows.weekly(con, tz=opts.tz, now=opts.now, since=opts.since, until=opts.until),
+    when = opts.now or dt.datetime.now(dt.UTC)
+    win = windows.windows(con, by=opts.by, plan=opts.plan, now=when, since=opts.since, until=opts.until)
+    reuse = opts.by is None and opts.since is None and opts.until is None
+    cube = billing.billing_cube(con, tz=opts.tz, **kw)  # the one pass that classifies every request
+    out: dict[str, Any] = {
+        "windows": win,
+        "active": windows.active_window(con, plan=opts.plan, now=when, frame=win if reuse else None),
+        "weekly": windows.weekly(con, tz=opts.tz, now=when, since=opts.since, until=opts.until),
         "fallbacks": fallbacks.fallback_events(con, **kw),
         "fallback_summary": fallbacks.fallback_summary(con, **kw),
         "retries": fallbacks.retries(con, **kw),
-        "billing_by_day": billing.billing_summary(con, by="day", tz=opts.tz, **kw),
-        "billing_by_key": billing.billing_summary(con, by="key", tz=opts.tz, **kw),
-        "api_leaks": billing.api_leaks(con, **kw),
-        "check": checks.check(con),
+        "billing_by_day": billing.billing_summary(con, by="day", tz=opts.tz, cube=cube, **kw),
+        "billing_by_key": billing.billing_summary(con, by="key", tz=opts.tz, cube=cube, **kw),
+        "api_leaks_by_key_day": billing.api_leaks_by_key_day(con, tz=opts.tz, cube=cube, **kw),
+        "api_leaks_recent": billing.recent_api_leaks(con, n=JSON_RECENT_API_LEAKS, cube=cube, **kw),
+        "check": checks.check(con, cube if opts.since is None and opts.until is None else None),
         "meta": meta(con, opts),
     }
+    return out
 
 
 def meta(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
@@ -126,15 +143,52 @@ def _jsonable(value: Any, zone: ZoneInfo) -> Any:
     return value
 
 
+def _recent(df: Any, n: int) -> Any:
+    """The last ``n`` rows of an oldest-first frame."""
+    return df.tail(n) if len(df) > n else df
+
+
 def as_json(data: dict[str, Any], opts: ReportOptions) -> str:
+    """One JSON object. Per-request lists are bounded (see ``meta.lists``): fallback events and retries keep the
+    most recent :data:`JSON_MAX_EVENTS`; pay-per-use requests are aggregated per day and key, plus the most recent
+    :data:`JSON_RECENT_API_LEAKS`."""
+    from .billing import API_LEAKS_QUERY
+
     zone = ZoneInfo(opts.tz)
+    events, retries = data["fallbacks"], data["retries"]
+    by_key_day, recent = data["api_leaks_by_key_day"], data["api_leaks_recent"]
+    leak_total = int(by_key_day["requests"].sum()) if len(by_key_day) else 0
+    meta = dict(data["meta"])
+    meta["lists"] = {
+        "fallbacks.events": f"the most recent {JSON_MAX_EVENTS} of fallbacks.events_total events (all of them are "
+                            "counted in fallbacks.summary); every one: select * from fallback_events",
+        "fallbacks.retries": f"the most recent {JSON_MAX_EVENTS} of fallbacks.retries_total retried requests",
+        "billing.api_leaks": f"pay-per-use requests (api, cloud, subscription_overage): requests (total), by_key_day "
+                             f"(aggregates per day in {opts.tz}, key and route) and recent (the most recent "
+                             f"{JSON_RECENT_API_LEAKS}); every one: {API_LEAKS_QUERY}",
+    }
     out = {
-        "meta": data["meta"],
+        "meta": meta,
         "windows": data["windows"],
         "active_window": data["active"],
         "weekly": data["weekly"],
-        "fallbacks": {"events": data["fallbacks"], "summary": data["fallback_summary"], "retries": data["retries"]},
-        "billing": {"by_day": data["billing_by_day"], "by_key": data["billing_by_key"], "api_leaks": data["api_leaks"]},
+        "fallbacks": {
+            "events_total": len(events),
+            "events": _recent(events, JSON_MAX_EVENTS),
+            "summary": data["fallback_summary"],
+            "retries_total": len(retries),
+            "retries": _recent(retries, JSON_MAX_EVENTS),
+        },
+        "billing": {
+            "by_day": data["billing_by_day"],
+            "by_key": data["billing_by_key"],
+            "api_leaks": {
+                "requests": leak_total,
+                "by_key_day": by_key_day,
+                "recent": recent,
+                "query": API_LEAKS_QUERY,
+            },
+        },
         "check": data["check"],
     }
     return json.dumps(_jsonable(out, zone), indent=1, default=str)
@@ -253,9 +307,11 @@ def print_report(data: dict[str, Any], opts: ReportOptions) -> None:
                   _fmt_time(r["last_at"], zone), str(r["top_trigger"] or ""))
     console.print(t)
 
-    leaks = data["api_leaks"]
+    leaks = data["api_leaks_recent"]
+    leak_total = int(data["api_leaks_by_key_day"]["requests"].sum()) if len(data["api_leaks_by_key_day"]) else 0
     if len(leaks):
-        t = Table(title=f"Requests billed to a pay-per-use account ({len(leaks)})", title_justify="left")
+        t = Table(title=f"Requests billed to a pay-per-use account ({leak_total:,}; latest {min(15, len(leaks))})",
+                  title_justify="left")
         for c in ("time", "key", "route", "model", "billing", "evidence"):
             t.add_column(c, overflow="fold")
         for r in leaks.tail(15).to_dicts():

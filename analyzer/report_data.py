@@ -228,8 +228,10 @@ def gather(
     bucket = pick_bucket(meta["first_at"], meta["last_at"])
     rng: dict[str, Any] = {"since": lo, "until": hi}
     win = windows.windows(con, by=by, since=lo, until=hi, plan=plan, now=when)
-    active = windows.active_window(con, now=when, plan=plan) if by is None else None
-    day = billing.billing_summary(con, by="day", since=lo, until=hi, tz=tz)
+    reuse = by is None and lo is None and hi is None
+    active = windows.active_window(con, now=when, plan=plan, frame=win if reuse else None) if by is None else None
+    cube = billing.billing_cube(con, since=lo, until=hi, tz=tz)  # classify every request once
+    day = billing.billing_summary(con, by="day", since=lo, until=hi, tz=tz, cube=cube)
     tops = {dim: top(con, dim, n=top_n, **rng) for dim in TOP_DIMENSIONS}
     tops["tag"] = top_tags(con, n=top_n, **rng)
     return ReportData(
@@ -241,7 +243,7 @@ def gather(
         by=by,
         plan=plan,
         meta=meta,
-        checks=checks.check(con),
+        checks=checks.check(con, cube if lo is None and hi is None else None),
         windows=win,
         active=active,
         weekly=windows.weekly(con, since=lo, until=hi, tz=tz, now=when),

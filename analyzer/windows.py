@@ -476,6 +476,7 @@ def active_window(
     billing: Sequence[str] | str | None = None,
     granularity_minutes: int = DEFAULT_GRANULARITY_MINUTES,
     length_hours: float = DEFAULT_LENGTH_HOURS,
+    frame: pl.DataFrame | None = None,
 ) -> dict[str, Any] | None:
     """The current window over all (or ``billing``-filtered) traffic, as a plain dict, or None when there is
     neither an active estimated window nor a logged official 5-hour reset still in the future.
@@ -486,9 +487,12 @@ def active_window(
     (estimate; None when no estimated window is active); reset_at and reset_source ('official' when the latest
     logged anthropic-ratelimit-unified-5h-reset is still ahead, else 'estimate' = window_end);
     official_5h_utilization / official_5h_status / official_logged_at (latest logged, with that reset).
+
+    ``frame``: a :func:`windows` result computed with the same arguments (all traffic, no ``by``/range) to reuse
+    instead of computing it again.
     """
     when = _utc(now) or datetime.now(UTC)
-    df = windows(
+    df = frame if frame is not None else windows(
         con, now=when, plan=plan, billing=billing, granularity_minutes=granularity_minutes,
         length_hours=length_hours,
     )

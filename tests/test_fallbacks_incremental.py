@@ -1,0 +1,62 @@
+"""The stored fallback events (refreshed incrementally after every ingest) equal a full rebuild.
+
+Synthetic LiteLLM traffic (spend rows, callback events, proxy lines, Claude Code transcripts of the same requests)
+is appended to its files in pieces, interleaved, with ``after_ingest`` after each piece, as the watcher does.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from analyzer import synth
+from analyzer.db import connect
+from analyzer.fallbacks import refresh_fallback_events
+from analyzer.ingest import IngestOptions, after_ingest, ingest_file
+
+N, SEED = 1500, 5
+
+
+def _pieces(path: Path, k: int, rng: random.Random) -> list[bytes]:
+    lines = path.read_bytes().splitlines(keepends=True)
+    cuts = sorted(rng.sample(range(1, len(lines)), min(k, len(lines)) - 1)) if len(lines) > 1 else []
+    return [b"".join(lines[a:b]) for a, b in zip([0, *cuts], [*cuts, len(lines)], strict=True)]
+
+
+def _events(con) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return con.sql("select * from fallback_events order by all").fetchall()
+
+
+def test_incremental_refresh_equals_a_full_rebuild(tmp_path: Path) -> None:
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    kw = {"days": 2, "developers": 4}
+    synth.write_spend_jsonl(gen / "spend.jsonl", N, SEED, **kw)
+    synth.write_callbacks_jsonl(gen / "callbacks.jsonl", N, SEED, **kw)
+    synth.write_proxy_logs(gen / "proxy", N, SEED, **kw)
+    synth.write_transcripts(gen / "cc", N, SEED, **kw)
+    sources = [(gen / "spend.jsonl", "spend", 6), (gen / "callbacks.jsonl", "callback", 6),
+               (gen / "proxy" / "proxy_stdout.log", "proxy", 3), (gen / "proxy" / "proxy_stderr.log", "proxy", 2)]
+    sources += [(p, None, 2) for p in sorted((gen / "cc").rglob("*.jsonl"))[:6]]
+    rng = random.Random(7)
+    queues = [[(tmp_path / f"{i}_{p.name}", kind, data) for data in _pieces(p, k, rng)]
+              for i, (p, kind, k) in enumerate(sources)]
+    con = connect(tmp_path / "store.duckdb")
+    steps = 0
+    while any(queues):
+        dst, kind, data = rng.choice([q for q in queues if q]).pop(0)
+        with open(dst, "ab") as f:
+            f.write(data)
+        summary = ingest_file(con, dst, IngestOptions(kind=kind, log_tz="UTC"))
+        assert not summary.error
+        after_ingest(con)
+        steps += 1
+    incremental = _events(con)
+    kinds = con.sql("select kind, count(*) from fallback_events group by kind order by kind").fetchall()
+    # nothing new: the next refresh recomputes nothing and changes nothing
+    assert refresh_fallback_events(con)["requests"] == 0
+    assert _events(con) == incremental
+    refresh_fallback_events(con, full=True)
+    assert steps == 29
+    assert _events(con) == incremental
+    assert kinds == [("cc_model_switch", 88), ("litellm_router", 33)]
