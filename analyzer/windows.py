@@ -19,14 +19,17 @@ headers were logged; those values are reported beside the estimate as ``official
 Two money columns: ``spend_usd`` is LiteLLM's logged spend (API list price, logged for subscription traffic too);
 ``cost_usd`` is computed from genai-prices unit prices (:func:`analyzer.pricing.prices_source`), ccusage's tier rule.
 
-Window starts come from numpy (one ``searchsorted`` per window over the sorted times); the sums are one
-DuckDB ASOF join of the requests to the window bounds. :func:`refresh_window_bounds` keeps the default bounds in
+Window starts come from numpy (one ``searchsorted`` per window over the sorted times). With start flooring the
+requests are first summed per time bucket that no window boundary can cut (windows_buckets.sql: one pass, costs
+computed per request), the rule runs over each bucket's first and last time and the window sums are one DuckDB
+ASOF join of the buckets to the window bounds; without flooring the requests themselves are joined. :func:`refresh_window_bounds` keeps the default bounds in
 the ``window_bounds_5h`` table behind the ``windows_5h`` view; it runs after every ingest, so this module imports
 only numpy and duckdb at module level (polars is imported by the functions that return DataFrames).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -236,6 +239,19 @@ def _billing_param(billing: Sequence[str] | str | None) -> list[str] | None:
     return [billing] if isinstance(billing, str) else list(billing)
 
 
+def _bucket_ms(granularity_ms: int, length_ms: int) -> int:
+    """The widest bucket no window boundary cuts (granularity > 0): every window start is a multiple of the
+    granularity and every end is start + length, so a bucket dividing both has every window end on an edge."""
+    return math.gcd(granularity_ms, length_ms)
+
+
+def _source_query(name: str, filtered: bool) -> str:
+    """SQL file ``name`` reading the requests view when billing_route filters the traffic, else request_log
+    (the view classifies every row; unfiltered queries need none of that)."""
+    source = "requests" if filtered else "(select *, null::varchar as billing_route from request_log)"
+    return sql(name).format(source=source)
+
+
 def _frame(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pl.DataFrame:
     """A query's result as a polars DataFrame."""
     import polars as pl
@@ -370,17 +386,39 @@ def windows(
         raise ValueError("length_hours must be positive")
     if granularity_minutes < 0:
         raise ValueError("granularity_minutes must be >= 0")
-    params = {"by": col, "billing": _billing_param(billing)}
-    got = con.execute(sql("windows_times"), params).fetchnumpy()
-    groups = np.asarray(got["g"], dtype=object)
-    times = np.asarray(got["t"], dtype=np.int64)
-    bounds = _group_blocks(groups, times, granularity_minutes * MINUTE_MS, length_ms)
+    granularity_ms = granularity_minutes * MINUTE_MS
+    params: dict[str, Any] = {"by": col, "billing": _billing_param(billing)}
+    filtered = params["billing"] is not None
     pricing.register_prices(con)
-    con.register("_ccstats_bounds", bounds)
-    try:
-        df = _frame(con, sql("windows_aggregate"), params)
-    finally:
-        con.unregister("_ccstats_bounds")
+    if granularity_ms > 0:
+        # one pass over the requests into buckets that no window boundary cuts (windows_buckets.sql), then the
+        # block rule over each bucket's first and last time, and the window sums over the buckets
+        params["bucket_ms"] = _bucket_ms(granularity_ms, length_ms)
+        buckets = con.sql(_source_query("windows_buckets", filtered), params=params).to_arrow_table()
+        con.register("_ccstats_buckets", buckets)
+        try:
+            got = con.execute(sql("windows_bucket_times")).fetchnumpy()
+            bounds = _group_blocks(
+                np.asarray(got["g"], dtype=object), np.asarray(got["t"], dtype=np.int64), granularity_ms, length_ms
+            )
+            con.register("_ccstats_bounds", bounds)
+            try:
+                df = _frame(con, sql("windows_aggregate"), {})
+            finally:
+                con.unregister("_ccstats_bounds")
+        finally:
+            con.unregister("_ccstats_buckets")
+    else:
+        # no flooring: a bucket would be one millisecond, so the requests are summed directly
+        got = con.execute(_source_query("windows_times", filtered), params).fetchnumpy()
+        bounds = _group_blocks(
+            np.asarray(got["g"], dtype=object), np.asarray(got["t"], dtype=np.int64), granularity_ms, length_ms
+        )
+        con.register("_ccstats_bounds", bounds)
+        try:
+            df = _frame(con, _source_query("windows_aggregate_requests", filtered), params)
+        finally:
+            con.unregister("_ccstats_bounds")
     df = _to_utc_frame(df)
 
     minutes = (pl.col("last_ms") - pl.col("first_ms")) / MINUTE_MS
@@ -559,7 +597,7 @@ def weekly(
     pricing.register_prices(con)
     df = _frame(
         con,
-        sql("windows_weekly"),
+        _source_query("windows_weekly", billing is not None),
         {
             "anchor_ms": anchor_ms,
             "tz": tz,

@@ -1,4 +1,5 @@
--- (group, request time in epoch ms) of successful traffic, sorted (duplicates kept): input of windows().
+-- (group, request time in epoch ms) of successful traffic, sorted (duplicates kept): input of windows() without
+-- start flooring. {source} as in windows_buckets.sql.
 -- $by: NULL (all traffic) or one of key_hash, user_id, end_user, session_id, model_group; '' = no value.
 -- $billing: NULL (all traffic) or a list of billing_route values.
 select
@@ -11,7 +12,7 @@ select
         else ''
     end, '') as g,
     epoch_ms(started_at) as t
-from requests
+from {source}
 where status = 'success' and started_at is not null
   and ($billing is null or list_contains($billing, billing_route))
 order by g, t;

@@ -1,7 +1,7 @@
 -- Usage per 7-day period (analyzer.windows.weekly()). Periods are [start, start + 7 days):
 -- with $anchor_ms (epoch ms of the latest logged anthropic-ratelimit-unified-7d-reset) they end at that reset and
 -- step by exactly 7 x 24 h; without it they are calendar weeks from Monday 00:00 in $tz (DST-aware).
--- Needs _ccstats_prices (analyzer.pricing.register_prices).
+-- Needs _ccstats_prices (analyzer.pricing.register_prices). {source} as in windows_buckets.sql.
 with usage as (
     select
         r.started_at,
@@ -13,7 +13,7 @@ with usage as (
             p.tier_start, p.input_tier_usd, p.output_tier_usd, p.cache_write_tier_usd, p.cache_read_tier_usd
         ) as cost_usd,
         r.rl_7d_reset, r.rl_7d_utilization, r.rl_7d_status
-    from requests r
+    from {source} r
     left join _ccstats_prices p on p.model = coalesce(r.model, r.model_group)
     where r.status = 'success' and r.started_at is not null
       and ($billing is null or list_contains($billing, r.billing_route))
