@@ -44,7 +44,7 @@ from . import SPEND
 
 SPEND_TABLE = "LiteLLM_SpendLogs"
 FORMAT = "spend-postgres"
-DEFAULT_BATCH_SIZE = 10_000
+DEFAULT_BATCH_SIZE = 1000  # ~15 MB of LiteLLM rows (each carries a ~9 KB price-map entry): like a file chunk
 DEFAULT_LOOKBACK_S = 600.0
 DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
 CONNECT_TIMEOUT_S = 10
