@@ -155,6 +155,9 @@ def connect(
         con.close()
         raise UserError(f"CCSTATS_MEMORY_LIMIT: expected a size such as 700MB or 2GB, got {limit!r}")
     con.execute(f"set memory_limit = '{limit}'")
+    # DuckDB checkpoints whenever the WAL passes 16 MB, rewriting the table's indexes each time: at a million
+    # rows that made every few chunks pay for the whole index. Checkpoint less often; closing always does.
+    con.execute("set checkpoint_threshold = '256MB'")
     migrate(con)
     return con
 

@@ -304,7 +304,13 @@ def write_batch(
                 "create or replace temp table affected_calls as select distinct litellm_call_id from norm "
                 "where _reason is null and litellm_call_id is not null"
             )
-            con.execute(sql("merge_callbacks"))
+            # Spend rows with no callback events (the common case) have nothing to merge: skip the update,
+            # which would otherwise scan all of request_log for every chunk.
+            if kind == CALLBACK or con.execute(
+                "select exists (select 1 from callback_events where litellm_call_id in "
+                "(select litellm_call_id from affected_calls))"
+            ).fetchall()[0][0]:
+                con.execute(sql("merge_callbacks"))
         if kind in (SPEND, CALLBACK):
             claude_code.merge_after_litellm(con, "request_id" if kind == SPEND else "event_id")
     skipped = len(batch) - total
