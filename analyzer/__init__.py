@@ -8,5 +8,13 @@ from .db import connect, default_db_path
 from .errors import UserError
 from .ingest import IngestOptions, SourceSummary, ingest_file, ingest_paths
 
-__all__ = ["connect", "default_db_path", "UserError", "IngestOptions", "SourceSummary", "ingest_file", "ingest_paths"]
+__all__ = [
+    "connect",
+    "default_db_path",
+    "UserError",
+    "IngestOptions",
+    "SourceSummary",
+    "ingest_file",
+    "ingest_paths",
+]
 __version__ = "0.1.0"

@@ -395,12 +395,17 @@ class Bench:
         self.step(f"ccusage blocks {n:,}", res)
         # The same question from ccstats: a cold ingest of the same transcripts, then windows from its store.
         tstore = _fresh(self.work / "transcripts.duckdb")
-        res = run(_ccstats("ingest", "--db", str(tstore), "--json", "--claude-code", str(cfg)),
-                  log=self.work / "ingest-transcripts")
+        res = run(
+            _ccstats("ingest", "--db", str(tstore), "--json", "--claude-code", str(cfg)),
+            log=self.work / "ingest-transcripts",
+        )
         res["added"] = _ingest_summary(res).get("rows_added")
         self.step(f"ccstats ingest --claude-code {n:,} (cold)", res)
-        res = _median_runs(_ccstats("report", "--db", str(tstore), "--json"), self.report_runs,
-                           self.work / "report-transcripts")
+        res = _median_runs(
+            _ccstats("report", "--db", str(tstore), "--json"),
+            self.report_runs,
+            self.work / "report-transcripts",
+        )
         self.step(f"ccstats report --json, transcript store {n:,}", res)
         _fresh(tstore)
         shutil.rmtree(cfg, ignore_errors=True)

@@ -108,7 +108,6 @@ def api_leaks(
     return frame(con, "billing_leaks", _params(since, until))
 
 
-
 #: the query that lists every pay-per-use request (what the bounded forms below summarise)
 API_LEAKS_QUERY = "select * from requests where billing_route in ('api', 'cloud', 'subscription_overage')"
 CUBE_RELATION = "_ccstats_billing_cube"
@@ -130,7 +129,9 @@ def billing_cube(
     return frame(con, "billing_cube", {**_params(since, until), "tz": tz})
 
 
-def _from_cube(con: duckdb.DuckDBPyConnection, cube: pl.DataFrame, name: str, params: dict[str, Any]) -> pl.DataFrame:
+def _from_cube(
+    con: duckdb.DuckDBPyConnection, cube: pl.DataFrame, name: str, params: dict[str, Any]
+) -> pl.DataFrame:
     con.register(CUBE_RELATION, cube.to_arrow())
     try:
         return frame(con, name, params)

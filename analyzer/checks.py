@@ -68,9 +68,11 @@ def check_oauth(con: duckdb.DuckDBPyConnection) -> Answer:
 def _mode(df: pl.DataFrame, keys: list[str], col: str, name: str) -> pl.DataFrame:
     """Per ``keys``: the value of ``col`` with the most requests (ties: the first in order)."""
     return (
-        df.group_by([*keys, col]).agg(pl.col("requests").sum().alias("_n"))
+        df.group_by([*keys, col])
+        .agg(pl.col("requests").sum().alias("_n"))
         .sort([*keys, "_n", col], descending=[False] * len(keys) + [True, False], nulls_last=True)
-        .group_by(keys, maintain_order=True).agg(pl.col(col).first().alias(name))
+        .group_by(keys, maintain_order=True)
+        .agg(pl.col(col).first().alias(name))
     )
 
 

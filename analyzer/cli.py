@@ -56,15 +56,28 @@ def cli() -> None:
     default=None,
     help="Force the source kind instead of detecting it per file.",
 )
-@click.option("--log-tz", default=None, help="IANA zone of proxy JSON log timestamps (default: this machine's zone).")
-@click.option("--litellm-config", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="LiteLLM config.yaml: tells which deployments carry their own api_key (for who-paid).")
+@click.option(
+    "--log-tz", default=None, help="IANA zone of proxy JSON log timestamps (default: this machine's zone)."
+)
+@click.option(
+    "--litellm-config",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="LiteLLM config.yaml: tells which deployments carry their own api_key (for who-paid).",
+)
 @click.option("--watch", is_flag=True, help="After catching up, keep following the files and folders.")
 @click.option("--poll", is_flag=True, help="With --watch: poll instead of inotify (network mounts).")
 @click.option("--interval", type=float, default=1.0, show_default=True, help="Polling interval in seconds.")
-@click.option("--claude-code", "claude_code", is_flag=False, flag_value="", default=None, metavar="[DIR]",
-              help="Also read Claude Code transcripts (DIR; default $CLAUDE_CONFIG_DIR, else ~/.config/claude "
-              "and ~/.claude), so windows count direct traffic too.")
+@click.option(
+    "--claude-code",
+    "claude_code",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[DIR]",
+    help="Also read Claude Code transcripts (DIR; default $CLAUDE_CONFIG_DIR, else ~/.config/claude "
+    "and ~/.claude), so windows count direct traffic too.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the per-source summary as JSON.")
 @click.argument("sources", nargs=-1, required=False)
 def ingest(
@@ -92,8 +105,18 @@ def ingest(
     """
     from . import commands
 
-    commands.ingest_command(db_path, sources, kind=kind, log_tz=log_tz, litellm_config=litellm_config,
-                            watch=watch, poll=poll, interval=interval, as_json=as_json, claude_code=claude_code)
+    commands.ingest_command(
+        db_path,
+        sources,
+        kind=kind,
+        log_tz=log_tz,
+        litellm_config=litellm_config,
+        watch=watch,
+        poll=poll,
+        interval=interval,
+        as_json=as_json,
+        claude_code=claude_code,
+    )
 
 
 @cli.command()
@@ -112,11 +135,22 @@ def _report_options(f: Callable[..., Any]) -> Callable[..., Any]:
             DB_OPTION,
             click.option("--since", default=None, help="Start (ISO date or time, in --tz)."),
             click.option("--until", default=None, help="End, exclusive (ISO date or time, in --tz)."),
-            click.option("--tz", default=None, help="Display zone, IANA name (default: this machine's zone)."),
-            click.option("--by", type=click.Choice(["key", "user", "end_user", "session", "model"]), default=None,
-                         help="Split windows per key, user, end user, session or model."),
-            click.option("--plan", type=click.Choice(["pro", "max5", "max20", "max", "p90"]), default="p90",
-                         show_default=True, help="Limit to measure windows against (labelled estimate)."),
+            click.option(
+                "--tz", default=None, help="Display zone, IANA name (default: this machine's zone)."
+            ),
+            click.option(
+                "--by",
+                type=click.Choice(["key", "user", "end_user", "session", "model"]),
+                default=None,
+                help="Split windows per key, user, end user, session or model.",
+            ),
+            click.option(
+                "--plan",
+                type=click.Choice(["pro", "max5", "max20", "max", "p90"]),
+                default="p90",
+                show_default=True,
+                help="Limit to measure windows against (labelled estimate).",
+            ),
         ]
     ):
         f = opt(f)
@@ -125,10 +159,18 @@ def _report_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command()
 @_report_options
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: windows, weekly, fallbacks, billing, check.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write an offline HTML report.")
-@click.option("--png", "png_dir", type=click.Path(file_okay=False), default=None, help="Also write each chart as PNG.")
-@click.option("--svg", "svg_dir", type=click.Path(file_okay=False), default=None, help="Also write each chart as SVG.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object: windows, weekly, fallbacks, billing, check."
+)
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write an offline HTML report."
+)
+@click.option(
+    "--png", "png_dir", type=click.Path(file_okay=False), default=None, help="Also write each chart as PNG."
+)
+@click.option(
+    "--svg", "svg_dir", type=click.Path(file_okay=False), default=None, help="Also write each chart as SVG."
+)
 def report(**kwargs: Any) -> None:
     """Windows, weekly usage, fallbacks and who paid: tables, --json or --html."""
     from . import commands

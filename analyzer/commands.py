@@ -38,8 +38,13 @@ def _progress_factory(stack: ExitStack) -> Callable[[str, int], Callable[[int], 
     )
 
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-        console=_console(), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=_console(),
+        transient=True,
     )
     started = False
 
@@ -64,13 +69,22 @@ def print_summaries(summaries: list[SourceSummary], errors: list[str], as_json: 
 
     table = Table(title="ingest", title_justify="left")
     for col in ("source", "format", "added", "duplicates", "quarantined", "skipped", "note"):
-        table.add_column(col, justify="right" if col in ("added", "duplicates", "quarantined", "skipped") else "left")
+        table.add_column(
+            col, justify="right" if col in ("added", "duplicates", "quarantined", "skipped") else "left"
+        )
     for s in summaries:
         note = s.error or s.note
         if s.pending_tail:
             note = (note + "; " if note else "") + "incomplete last line left for the next run"
-        table.add_row(s.path, s.format, f"{s.rows_added:,}", f"{s.duplicates:,}", f"{s.quarantined:,}",
-                      f"{s.skipped:,}", note)
+        table.add_row(
+            s.path,
+            s.format,
+            f"{s.rows_added:,}",
+            f"{s.duplicates:,}",
+            f"{s.quarantined:,}",
+            f"{s.skipped:,}",
+            note,
+        )
     _console(stderr=False, wide=True).print(table)
     if any(s.quarantined for s in summaries):
         click_echo("quarantined records: `ccstats status` lists them (table `quarantine`).")
@@ -100,7 +114,9 @@ def ingest_command(
 
         extra = claude_code_paths(claude_code or None)
         if not extra:
-            raise UserError("no Claude Code projects folder found (pass --claude-code DIR or set CLAUDE_CONFIG_DIR)")
+            raise UserError(
+                "no Claude Code projects folder found (pass --claude-code DIR or set CLAUDE_CONFIG_DIR)"
+            )
         paths = (*paths, *extra)
     if not paths:
         raise UserError("nothing to ingest: name files or folders, or pass --claude-code")
@@ -118,7 +134,9 @@ def ingest_command(
     files, errors = expand_paths(paths) if paths else ([], [])
     if watch and dsns:
         if paths:
-            raise UserError("--watch follows either files or one postgresql:// source; run two watchers for both")
+            raise UserError(
+                "--watch follows either files or one postgresql:// source; run two watchers for both"
+            )
         if len(dsns) > 1:
             raise UserError("--watch follows one postgresql:// source at a time")
         from .sources.postgres import watch_postgres
@@ -130,8 +148,14 @@ def ingest_command(
 
         for e in errors:
             click_echo(f"ccstats: error: {e}", err=True)
-        run_watch(db_path, paths, IngestOptions(kind=kind, log_tz=log_tz, final=False), poll=poll,
-                  interval=interval, litellm_config=litellm_config)
+        run_watch(
+            db_path,
+            paths,
+            IngestOptions(kind=kind, log_tz=log_tz, final=False),
+            poll=poll,
+            interval=interval,
+            litellm_config=litellm_config,
+        )
         return
     if not files and not dsns and errors:
         raise UserError("; ".join(errors))
@@ -186,8 +210,16 @@ def status_command(db_path: str | None, *, as_json: bool) -> None:
     for col in ("path", "format", "offset", "lines", "added", "dups", "quarantined", "last ingest (UTC)"):
         t.add_column(col)
     for s in st["sources"]:
-        t.add_row(s["path"], s["format"], f"{s['offset_bytes']:,}", f"{s['lines_read']:,}", f"{s['rows_added']:,}",
-                  f"{s['duplicates']:,}", f"{s['quarantined']:,}", str(s["last_ingest"])[:19])
+        t.add_row(
+            s["path"],
+            s["format"],
+            f"{s['offset_bytes']:,}",
+            f"{s['lines_read']:,}",
+            f"{s['rows_added']:,}",
+            f"{s['duplicates']:,}",
+            f"{s['quarantined']:,}",
+            str(s["last_ingest"])[:19],
+        )
     console.print(t)
     if st["quarantine"]:
         q = Table(title="quarantine (latest 20)", title_justify="left")

@@ -72,7 +72,9 @@ def _configure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("set TimeZone = 'UTC'")
     try:
         con.execute("set enable_progress_bar = false")
-    except duckdb.Error:  # under Jupyter without ipywidgets DuckDB refuses the setting (it is off there anyway)
+    except (
+        duckdb.Error
+    ):  # under Jupyter without ipywidgets DuckDB refuses the setting (it is off there anyway)
         pass
 
 
@@ -99,7 +101,9 @@ def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnecti
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply pending migration steps; returns the names applied."""
-    con.execute("create table if not exists _ccstats_migrations (name varchar primary key, applied_at timestamptz)")
+    con.execute(
+        "create table if not exists _ccstats_migrations (name varchar primary key, applied_at timestamptz)"
+    )
     done = {r[0] for r in con.execute("select name from _ccstats_migrations").fetchall()}
     applied = []
     steps = [(name, sql(name)) for name in MIGRATIONS] + [_views_step()]
@@ -124,7 +128,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def connect(
-    path: str | os.PathLike[str] | None = None, *, read_only: bool = False, wait_s: float = DEFAULT_LOCK_WAIT_S
+    path: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    wait_s: float = DEFAULT_LOCK_WAIT_S,
 ) -> duckdb.DuckDBPyConnection:
     """Open the store. Writable connections create the file and apply migrations first.
 
@@ -163,7 +170,9 @@ def connect(
 
 
 @contextmanager
-def connection(path: str | os.PathLike[str] | None = None, **kw: object) -> Iterator[duckdb.DuckDBPyConnection]:
+def connection(
+    path: str | os.PathLike[str] | None = None, **kw: object
+) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(path, **kw)  # type: ignore[arg-type]
     try:
         yield con

@@ -82,7 +82,7 @@ def refresh_fallback_events(con: duckdb.DuckDBPyConnection, *, full: bool = Fals
     litellm_events / cc_events (stored rows after the refresh; -1 when nothing was done).
     """
     state = con.execute("select watermark, requests from fallback_refresh_state").fetchall()
-    wm, seen = (state[0] if state and not full else (None, None))
+    wm, seen = state[0] if state and not full else (None, None)
     new_wm, n_req = con.execute(
         "select greatest((select max(ingested_at) from request_log), (select max(ingested_at) from callback_events)),"
         " (select count(*) from request_log)"
@@ -91,7 +91,9 @@ def refresh_fallback_events(con: duckdb.DuckDBPyConnection, *, full: bool = Fals
         return {"requests": 0, "sessions": 0, "litellm_events": -1, "cc_events": -1}
     params: dict[str, Any] = {"wm": wm if wm is not None else datetime.min.replace(tzinfo=UTC)}
     if wm is not None:
-        fresh = con.execute("select count(*) from request_log where ingested_at > $wm", params).fetchall()[0][0]
+        fresh = con.execute("select count(*) from request_log where ingested_at > $wm", params).fetchall()[0][
+            0
+        ]
         params["orphans"] = n_req < seen + fresh  # some stored requests were deleted (or replaced)
     else:
         params["orphans"] = True

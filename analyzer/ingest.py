@@ -15,6 +15,7 @@ This module must stay light to import: no altair, polars or jupyter here.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -145,7 +146,11 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
     files: list[Path] = []
     errors: list[str] = []
     for raw in paths:
-        matches = sorted(glob.glob(os.path.expanduser(raw), recursive=True)) if any(c in raw for c in "*?[") else [raw]
+        matches = (
+            sorted(glob.glob(os.path.expanduser(raw), recursive=True))
+            if any(c in raw for c in "*?[")
+            else [raw]
+        )
         if not matches:
             errors.append(f"{raw}: no file matches")
             continue
@@ -153,7 +158,9 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
             p = Path(m).expanduser()
             if p.is_dir():
                 found = sorted(
-                    q for q in p.rglob("*") if q.is_file() and not any(part.startswith(".") for part in q.relative_to(p).parts)
+                    q
+                    for q in p.rglob("*")
+                    if q.is_file() and not any(part.startswith(".") for part in q.relative_to(p).parts)
                 )
                 files.extend(_FolderFile(q) for q in found)
             elif p.exists():
@@ -173,7 +180,9 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
 # ---------------------------------------------------------------- sources table
 
 
-def _find_source(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, st: os.stat_result) -> _Source | None:
+def _find_source(
+    con: duckdb.DuckDBPyConnection, path: Path, head: bytes, st: os.stat_result
+) -> _Source | None:
     """The stored source this file continues, by fingerprint of its first bytes (survives rename and gzip)."""
     rows = con.execute(
         "select source_id, offset_bytes, lines_read, size_bytes, fingerprint, fingerprint_len, path, device, inode "
@@ -215,7 +224,12 @@ def _register_source(
 # ---------------------------------------------------------------- writing
 
 
-_TABLE = {SPEND: "request_log", CALLBACK: "callback_events", PROXY: "proxy_events", TRANSCRIPT: "transcript_entries"}
+_TABLE = {
+    SPEND: "request_log",
+    CALLBACK: "callback_events",
+    PROXY: "proxy_events",
+    TRANSCRIPT: "transcript_entries",
+}
 _KEY = {SPEND: "request_id", CALLBACK: "event_key", PROXY: "event_key", TRANSCRIPT: "entry_key"}
 _NORMALIZER = {
     SPEND: "normalize_spend",
@@ -226,12 +240,18 @@ _NORMALIZER = {
 
 
 def _quarantine_rows(
-    con: duckdb.DuckDBPyConnection, source_id: int | None, path: str, rows: list[tuple[int | None, int | None, str, str]]
+    con: duckdb.DuckDBPyConnection,
+    source_id: int | None,
+    path: str,
+    rows: list[tuple[int | None, int | None, str, str]],
 ) -> None:
     if rows:
         con.executemany(
             "insert into quarantine values (?, ?, ?, ?, ?, ?, now())",
-            [(source_id, path, ln, off, reason, redact_text(excerpt[:EXCERPT_CHARS])) for ln, off, reason, excerpt in rows],
+            [
+                (source_id, path, ln, off, reason, redact_text(excerpt[:EXCERPT_CHARS]))
+                for ln, off, reason, excerpt in rows
+            ],
         )
 
 
@@ -257,7 +277,9 @@ def write_batch(
     finally:
         try:
             con.unregister("batch")
-        except duckdb.Error:  # the transaction is already aborted; the caller rolls back and reports the cause
+        except (
+            duckdb.Error
+        ):  # the transaction is already aborted; the caller rolls back and reports the cause
             pass
     total, bad = con.execute("select count(*), count(_reason) from norm").fetchall()[0]  # type: ignore[misc]
     if bad:
@@ -306,10 +328,13 @@ def write_batch(
             )
             # Spend rows with no callback events (the common case) have nothing to merge: skip the update,
             # which would otherwise scan all of request_log for every chunk.
-            if kind == CALLBACK or con.execute(
-                "select exists (select 1 from callback_events where litellm_call_id in "
-                "(select litellm_call_id from affected_calls))"
-            ).fetchall()[0][0]:
+            if (
+                kind == CALLBACK
+                or con.execute(
+                    "select exists (select 1 from callback_events where litellm_call_id in "
+                    "(select litellm_call_id from affected_calls))"
+                ).fetchall()[0][0]
+            ):
                 con.execute(sql("merge_callbacks"))
         if kind in (SPEND, CALLBACK):
             claude_code.merge_after_litellm(con, "request_id" if kind == SPEND else "event_id")
@@ -353,12 +378,16 @@ def _slow_split(
     for i, raw in enumerate(data.split(b"\n")[:-1]):
         line_no = first_line_no + i
         if b"\x00" in raw:
-            bad.append((line_no, pos, "NUL byte in line", raw.replace(b"\x00", b"\\0").decode("utf-8", "replace")))
+            bad.append(
+                (line_no, pos, "NUL byte in line", raw.replace(b"\x00", b"\\0").decode("utf-8", "replace"))
+            )
         else:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                bad.append((line_no, pos, f"invalid UTF-8 at byte {exc.start}", raw.decode("utf-8", "replace")))
+                bad.append(
+                    (line_no, pos, f"invalid UTF-8 at byte {exc.start}", raw.decode("utf-8", "replace"))
+                )
             else:
                 good.append((line_no, pos, text + "\n"))
         pos += len(raw) + 1
@@ -391,7 +420,9 @@ def _process_chunk(
                 "line": pa.array([redact_text(g[2]) for g in good], pa.large_string()),
             }
         )
-    offsets = pa.table({"line_no": np.arange(first_line_no, first_line_no + n, dtype=np.int64), "byte_offset": offs})
+    offsets = pa.table(
+        {"line_no": np.arange(first_line_no, first_line_no + n, dtype=np.int64), "byte_offset": offs}
+    )
     _quarantine_rows(con, src.source_id, path, py_bad)
     added, dups, bad, skipped = write_batch(con, kind, table, src.source_id, path, log_tz, offsets)
     return added, dups, bad + len(py_bad), skipped, n
@@ -462,7 +493,11 @@ def _ingest_lines(
                     # retry this one chunk with a larger cap rather than fail the ingest.
                     con.execute("rollback")
                     added, dups, bad, skipped, n = _with_memory(
-                        con, "4GB", lambda: _process_chunk(con, fmt.kind, data, line_no + 1, offset, src, str(path), log_tz)
+                        con,
+                        "4GB",
+                        functools.partial(
+                            _process_chunk, con, fmt.kind, data, line_no + 1, offset, src, str(path), log_tz
+                        ),
                     )
                 offset += len(data) + consumed_extra
                 line_no += n
@@ -565,7 +600,17 @@ def _ingest_document(
         con.execute(
             "update sources set offset_bytes = ?, lines_read = ?, size_bytes = ?, format = ?, rows_added = rows_added + ?, "
             "duplicates = duplicates + ?, quarantined = quarantined + ?, last_ingest = now(), path = ? where source_id = ?",
-            [len(raw), len(records), len(raw), summary.format, added, dups, nbad + len(bad), str(path), src.source_id],
+            [
+                len(raw),
+                len(records),
+                len(raw),
+                summary.format,
+                added,
+                dups,
+                nbad + len(bad),
+                str(path),
+                src.source_id,
+            ],
         )
         con.execute("commit")
     except BaseException:
@@ -582,7 +627,9 @@ def _ingest_document(
 # ---------------------------------------------------------------- entry points
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, opts: IngestOptions | None = None) -> SourceSummary:
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, path: str | Path, opts: IngestOptions | None = None
+) -> SourceSummary:
     """Ingest one file (any supported format, plain or gzip) from where the last ingest of it stopped."""
     opts = opts or IngestOptions()
     path = path if isinstance(path, Path) else Path(path)
@@ -611,7 +658,9 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, opts: IngestOp
         summary.note = "skipped: not a LiteLLM log"
         return summary
     if fmt is None:
-        summary.error = "unrecognised format (not a LiteLLM spend log, logging payload or proxy JSON log); use --format"
+        summary.error = (
+            "unrecognised format (not a LiteLLM spend log, logging payload or proxy JSON log); use --format"
+        )
         return summary
     summary.format = fmt.name
     log_tz = opts.log_tz or local_timezone_name()

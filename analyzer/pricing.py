@@ -233,7 +233,9 @@ def _stored_prices(con: duckdb.DuckDBPyConnection, models: list[str]) -> Any:
     return table if table.num_rows == len(models) else None
 
 
-def cost_relation(con: duckdb.DuckDBPyConnection, models: Iterable[str | None] | None = None) -> duckdb.DuckDBPyRelation:
+def cost_relation(
+    con: duckdb.DuckDBPyConnection, models: Iterable[str | None] | None = None
+) -> duckdb.DuckDBPyRelation:
     """Unit prices (USD per token, see :data:`PRICE_COLUMNS`) for ``models`` (default: all in the store)."""
     register_prices(con, models)
     return con.sql("select * from _ccstats_prices order by model")

@@ -20,10 +20,16 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "callback_events": one("select count(*) from callback_events"),
         "proxy_events": one("select count(*) from proxy_events"),
         "quarantined": one("select count(*) from quarantine"),
-        "sources": _dicts(con.execute(
-            "select source_id, path, format, compressed, size_bytes, offset_bytes, lines_read, rows_added, duplicates, "
-            "quarantined, skipped_lines, first_ingest, last_ingest from sources order by source_id")),
-        "quarantine": _dicts(con.execute(
-            "select path, line_no, byte_offset, reason, raw_excerpt, quarantined_at from quarantine "
-            "order by quarantined_at desc, line_no limit 20")),
+        "sources": _dicts(
+            con.execute(
+                "select source_id, path, format, compressed, size_bytes, offset_bytes, lines_read, rows_added, duplicates, "
+                "quarantined, skipped_lines, first_ingest, last_ingest from sources order by source_id"
+            )
+        ),
+        "quarantine": _dicts(
+            con.execute(
+                "select path, line_no, byte_offset, reason, raw_excerpt, quarantined_at from quarantine "
+                "order by quarantined_at desc, line_no limit 20"
+            )
+        ),
     }

@@ -18,7 +18,10 @@ from collections.abc import Callable
 
 _SK = re.compile(rb"sk-[A-Za-z0-9][A-Za-z0-9_\-]{3,}")
 _BEARER_WORDS = (b"Bearer", b"bearer", b"BEARER")
-_BEARER = {w: re.compile(re.escape(w) + rb"(\s+)(?!REDACTED|\[REDACTED)([A-Za-z0-9._~+/=\-]{6,})") for w in _BEARER_WORDS}
+_BEARER = {
+    w: re.compile(re.escape(w) + rb"(\s+)(?!REDACTED|\[REDACTED)([A-Za-z0-9._~+/=\-]{6,})")
+    for w in _BEARER_WORDS
+}
 _KEY_WORDS = (b"api-key", b"Api-Key", b"API-KEY", b"Api-key", b"API-Key", b"api-Key")
 _KEY_VALUE = rb"((?:\\?[\"'])?\s*[:=]\s*(?:\\?[\"'])?)(?!REDACTED|\[REDACTED|\*\*\*)([^\"'\s,;}\]\\]{4,})"
 _KEYS = {w: re.compile(re.escape(w) + _KEY_VALUE) for w in _KEY_WORDS}
@@ -63,7 +66,14 @@ _KEY_REPLACE = _keep_prefix("header-key")
 
 
 def might_contain_secret(data: bytes) -> bool:
-    return b"sk-" in data or b"earer" in data or b"EARER" in data or b"-key" in data or b"-Key" in data or b"-KEY" in data
+    return (
+        b"sk-" in data
+        or b"earer" in data
+        or b"EARER" in data
+        or b"-key" in data
+        or b"-Key" in data
+        or b"-KEY" in data
+    )
 
 
 def redact_bytes(data: bytes) -> bytes:

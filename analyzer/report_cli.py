@@ -49,8 +49,10 @@ def parse_options(
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError as exc:
-            raise UserError(f"--{name}: expected an ISO date or time such as 2026-11-27 or 2026-11-27T09:00, "
-                            f"got {value!r}") from exc
+            raise UserError(
+                f"--{name}: expected an ISO date or time such as 2026-11-27 or 2026-11-27T09:00, "
+                f"got {value!r}"
+            ) from exc
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=zinfo)
         return parsed.astimezone(dt.UTC)
@@ -99,7 +101,9 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
 
 
 def meta(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
-    first, last, n = con.execute("select min(started_at), max(started_at), count(*) from request_log").fetchall()[0]
+    first, last, n = con.execute(
+        "select min(started_at), max(started_at), count(*) from request_log"
+    ).fetchall()[0]
     q = con.execute("select count(*) from quarantine").fetchall()[0][0]
     src = con.execute("select count(*) from sources").fetchall()[0][0]
     return {
@@ -161,11 +165,11 @@ def as_json(data: dict[str, Any], opts: ReportOptions) -> str:
     meta = dict(data["meta"])
     meta["lists"] = {
         "fallbacks.events": f"the most recent {JSON_MAX_EVENTS} of fallbacks.events_total events (all of them are "
-                            "counted in fallbacks.summary); every one: select * from fallback_events",
+        "counted in fallbacks.summary); every one: select * from fallback_events",
         "fallbacks.retries": f"the most recent {JSON_MAX_EVENTS} of fallbacks.retries_total retried requests",
         "billing.api_leaks": f"pay-per-use requests (api, cloud, subscription_overage): requests (total), by_key_day "
-                             f"(aggregates per day in {opts.tz}, key and route) and recent (the most recent "
-                             f"{JSON_RECENT_API_LEAKS}); every one: {API_LEAKS_QUERY}",
+        f"(aggregates per day in {opts.tz}, key and route) and recent (the most recent "
+        f"{JSON_RECENT_API_LEAKS}); every one: {API_LEAKS_QUERY}",
     }
     out = {
         "meta": meta,
@@ -247,9 +251,16 @@ def print_report(data: dict[str, Any], opts: ReportOptions) -> None:
             f"{_n(act.get('total_tokens'))} tokens"
             + (f", {pct:.0f}% of {act.get('limit_label')}" if pct is not None else "")
             + (f"; burn {act['tokens_per_minute']:,.0f} tokens/min" if act.get("tokens_per_minute") else "")
-            + (f", projected {act['projected_total_tokens']:,.0f} at reset" if act.get("projected_total_tokens") else "")
-            + (f"; official utilization {act['official_5h_utilization']:.0%}"
-               if act.get("official_5h_utilization") is not None else "")
+            + (
+                f", projected {act['projected_total_tokens']:,.0f} at reset"
+                if act.get("projected_total_tokens")
+                else ""
+            )
+            + (
+                f"; official utilization {act['official_5h_utilization']:.0%}"
+                if act.get("official_5h_utilization") is not None
+                else ""
+            )
         )
     else:
         console.print("[bold]Current 5-hour window[/bold]: none active")
@@ -257,18 +268,39 @@ def print_report(data: dict[str, Any], opts: ReportOptions) -> None:
     w = data["windows"]
     by_col = w.columns[0] if opts.by else None
     shown = w.filter(~w["is_gap"]).tail(WINDOW_ROWS) if len(w) else w
-    t = Table(title=f"5-hour windows (estimate; last {len(shown)} of {int((~w['is_gap']).sum()) if len(w) else 0})",
-              title_justify="left")
-    cols = ([by_col] if by_col else []) + ["start", "end", "req", "input", "output", "cache write", "cache read",
-                                          "total", "spend_usd", "cost_usd", "% limit", "official 5h", "models"]
+    t = Table(
+        title=f"5-hour windows (estimate; last {len(shown)} of {int((~w['is_gap']).sum()) if len(w) else 0})",
+        title_justify="left",
+    )
+    cols = ([by_col] if by_col else []) + [
+        "start",
+        "end",
+        "req",
+        "input",
+        "output",
+        "cache write",
+        "cache read",
+        "total",
+        "spend_usd",
+        "cost_usd",
+        "% limit",
+        "official 5h",
+        "models",
+    ]
     for c in cols:
         t.add_column(c, justify="left" if c in ("start", "end", "models", by_col) else "right")
     for r in shown.to_dicts():
         row = ([str(r[by_col])] if by_col else []) + [
             _fmt_time(r["window_start"], zone) + (" *" if r["is_active"] else ""),
             _fmt_time(r["window_end"], zone),
-            _n(r["requests"]), _n(r["input_tokens"]), _n(r["output_tokens"]), _n(r["cache_creation_tokens"]),
-            _n(r["cache_read_tokens"]), _n(r["total_tokens"]), _usd(r["spend_usd"]), _usd(r["cost_usd"]),
+            _n(r["requests"]),
+            _n(r["input_tokens"]),
+            _n(r["output_tokens"]),
+            _n(r["cache_creation_tokens"]),
+            _n(r["cache_read_tokens"]),
+            _n(r["total_tokens"]),
+            _usd(r["spend_usd"]),
+            _usd(r["cost_usd"]),
             "" if r["percent_of_limit"] is None else f"{r['percent_of_limit']:.0f}%",
             "" if r["official_5h_utilization"] is None else f"{r['official_5h_utilization']:.0%}",
             ", ".join(r["models"] or []),
@@ -283,41 +315,82 @@ def print_report(data: dict[str, Any], opts: ReportOptions) -> None:
     for c in ("period", "anchor", "req", "total tokens", "spend_usd", "cost_usd", "official 7d"):
         t.add_column(c)
     for r in wk.to_dicts():
-        t.add_row(f"{_fmt_time(r['period_start'], zone)} to {_fmt_time(r['period_end'], zone)}", r["anchor"],
-                  _n(r["requests"]), _n(r["total_tokens"]), _usd(r["spend_usd"]), _usd(r["cost_usd"]),
-                  "" if r["official_7d_utilization"] is None else f"{r['official_7d_utilization']:.0%}")
+        t.add_row(
+            f"{_fmt_time(r['period_start'], zone)} to {_fmt_time(r['period_end'], zone)}",
+            r["anchor"],
+            _n(r["requests"]),
+            _n(r["total_tokens"]),
+            _usd(r["spend_usd"]),
+            _usd(r["cost_usd"]),
+            "" if r["official_7d_utilization"] is None else f"{r['official_7d_utilization']:.0%}",
+        )
     console.print(t)
 
     b = data["billing_by_day"]
     t = Table(title="Who paid, per day", title_justify="left")
-    for c in ("day", "route", "req", "total tokens", "spend_usd", "billed to API", "subscription value", "unknown"):
+    for c in (
+        "day",
+        "route",
+        "req",
+        "total tokens",
+        "spend_usd",
+        "billed to API",
+        "subscription value",
+        "unknown",
+    ):
         t.add_column(c)
     for r in b.to_dicts():
-        t.add_row(str(r["day"]), r["billing_route"], _n(r["requests"]), _n(r["total_tokens"]), _usd(r["spend_usd"]),
-                  _usd(r["api_billed_spend_usd"]), _usd(r["subscription_value_usd"]), _n(r["unknown_requests"]))
+        t.add_row(
+            str(r["day"]),
+            r["billing_route"],
+            _n(r["requests"]),
+            _n(r["total_tokens"]),
+            _usd(r["spend_usd"]),
+            _usd(r["api_billed_spend_usd"]),
+            _usd(r["subscription_value_usd"]),
+            _n(r["unknown_requests"]),
+        )
     console.print(t)
 
     fs = data["fallback_summary"]
-    t = Table(title=f"Fallbacks ({len(data['fallbacks'])} events; {len(data['retries'])} plain retries counted apart)",
-              title_justify="left")
+    t = Table(
+        title=f"Fallbacks ({len(data['fallbacks'])} events; {len(data['retries'])} plain retries counted apart)",
+        title_justify="left",
+    )
     for c in ("kind", "from", "to", "events", "rescued", "last", "trigger"):
         t.add_column(c, overflow="fold")
     for r in fs.to_dicts():
-        t.add_row(r["kind"], str(r["from_model"]), str(r["to_model"]), _n(r["events"]), _n(r["rescued"]),
-                  _fmt_time(r["last_at"], zone), str(r["top_trigger"] or ""))
+        t.add_row(
+            r["kind"],
+            str(r["from_model"]),
+            str(r["to_model"]),
+            _n(r["events"]),
+            _n(r["rescued"]),
+            _fmt_time(r["last_at"], zone),
+            str(r["top_trigger"] or ""),
+        )
     console.print(t)
 
     leaks = data["api_leaks_recent"]
-    leak_total = int(data["api_leaks_by_key_day"]["requests"].sum()) if len(data["api_leaks_by_key_day"]) else 0
+    leak_total = (
+        int(data["api_leaks_by_key_day"]["requests"].sum()) if len(data["api_leaks_by_key_day"]) else 0
+    )
     if len(leaks):
-        t = Table(title=f"Requests billed to a pay-per-use account ({leak_total:,}; latest {min(15, len(leaks))})",
-                  title_justify="left")
+        t = Table(
+            title=f"Requests billed to a pay-per-use account ({leak_total:,}; latest {min(15, len(leaks))})",
+            title_justify="left",
+        )
         for c in ("time", "key", "route", "model", "billing", "evidence"):
             t.add_column(c, overflow="fold")
         for r in leaks.tail(15).to_dicts():
-            t.add_row(_fmt_time(r["started_at"], zone), str(r["key_alias"] or (r["key_hash"] or "")[:12]),
-                      str(r["route"]), str(r["model_group"] or r["model_requested"]), r["billing_route"],
-                      r["billing_evidence"])
+            t.add_row(
+                _fmt_time(r["started_at"], zone),
+                str(r["key_alias"] or (r["key_hash"] or "")[:12]),
+                str(r["route"]),
+                str(r["model_group"] or r["model_requested"]),
+                r["billing_route"],
+                r["billing_evidence"],
+            )
         console.print(t)
     console.print(
         "  spend_usd = LiteLLM's logged spend (API list price, all traffic); cost_usd = computed with genai-prices",
@@ -333,8 +406,16 @@ def _open(db_path: str | None) -> duckdb.DuckDBPyConnection:
 
 
 def report_command(
-    db_path: str | None, since: str | None, until: str | None, tz: str | None, by: str | None, plan: str | None,
-    as_json: bool, html_path: str | None, png_dir: str | None, svg_dir: str | None,
+    db_path: str | None,
+    since: str | None,
+    until: str | None,
+    tz: str | None,
+    by: str | None,
+    plan: str | None,
+    as_json: bool,
+    html_path: str | None,
+    png_dir: str | None,
+    svg_dir: str | None,
 ) -> None:
     import click
 
@@ -344,8 +425,17 @@ def report_command(
         if html_path:
             from .report_html import write_html_report
 
-            info = write_html_report(con, html_path, since=opts.since, until=opts.until, tz=opts.tz, by=opts.by,
-                                     plan=opts.plan, png_dir=png_dir, svg_dir=svg_dir)
+            info = write_html_report(
+                con,
+                html_path,
+                since=opts.since,
+                until=opts.until,
+                tz=opts.tz,
+                by=opts.by,
+                plan=opts.plan,
+                png_dir=png_dir,
+                svg_dir=svg_dir,
+            )
             click.echo(f"wrote {info['path']} ({info['bytes'] / 1024:,.0f} KB)", err=True)
             return
         data = collect(con, opts)
@@ -362,7 +452,12 @@ def as_json_text(data: dict[str, Any], opts: ReportOptions) -> str:
 
 
 def check_command(
-    db_path: str | None, since: str | None, until: str | None, tz: str | None, by: str | None, plan: str | None,
+    db_path: str | None,
+    since: str | None,
+    until: str | None,
+    tz: str | None,
+    by: str | None,
+    plan: str | None,
     as_json: bool,
 ) -> int:
     import click

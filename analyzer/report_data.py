@@ -229,7 +229,9 @@ def gather(
     rng: dict[str, Any] = {"since": lo, "until": hi}
     win = windows.windows(con, by=by, since=lo, until=hi, plan=plan, now=when)
     reuse = by is None and lo is None and hi is None
-    active = windows.active_window(con, now=when, plan=plan, frame=win if reuse else None) if by is None else None
+    active = (
+        windows.active_window(con, now=when, plan=plan, frame=win if reuse else None) if by is None else None
+    )
     cube = billing.billing_cube(con, since=lo, until=hi, tz=tz)  # classify every request once
     day = billing.billing_summary(con, by="day", since=lo, until=hi, tz=tz, cube=cube)
     tops = {dim: top(con, dim, n=top_n, **rng) for dim in TOP_DIMENSIONS}

@@ -126,7 +126,9 @@ class Targets:
         for d in self.dirs:
             try:
                 found.extend(
-                    q for q in d.rglob("*") if not any(part.startswith(".") for part in q.relative_to(d).parts)
+                    q
+                    for q in d.rglob("*")
+                    if not any(part.startswith(".") for part in q.relative_to(d).parts)
                 )
             except OSError:
                 pass
@@ -269,7 +271,9 @@ class _Status:
             from rich.live import Live
             from rich.text import Text
 
-            self._live = Live(Text(self.stats.line()), console=self._console, refresh_per_second=2, transient=False)
+            self._live = Live(
+                Text(self.stats.line()), console=self._console, refresh_per_second=2, transient=False
+            )
             self._live.start()
 
     def refresh(self) -> None:
@@ -605,12 +609,27 @@ def watch(
 def _bench_row(request_id: str, n: int) -> str:
     start = f"2026-11-27T10:{(n // 60) % 60:02d}:{n % 60:02d}.000000+00:00"
     meta = json.dumps({"user_api_key": "bench-key", "litellm_call_id": f"call-{request_id}"})
-    return json.dumps({
-        "request_id": request_id, "call_type": "anthropic_messages", "api_key": "bench-key", "spend": 0.001,
-        "total_tokens": 120, "prompt_tokens": 100, "completion_tokens": 20, "startTime": start, "endTime": start,
-        "model": "anthropic/claude-sonnet-4-5-20250929", "model_group": "claude-sonnet-4-5-20250929",
-        "custom_llm_provider": "anthropic", "metadata": meta, "status": "success",
-    }) + "\n"
+    return (
+        json.dumps(
+            {
+                "request_id": request_id,
+                "call_type": "anthropic_messages",
+                "api_key": "bench-key",
+                "spend": 0.001,
+                "total_tokens": 120,
+                "prompt_tokens": 100,
+                "completion_tokens": 20,
+                "startTime": start,
+                "endTime": start,
+                "model": "anthropic/claude-sonnet-4-5-20250929",
+                "model_group": "claude-sonnet-4-5-20250929",
+                "custom_llm_provider": "anthropic",
+                "metadata": meta,
+                "status": "success",
+            }
+        )
+        + "\n"
+    )
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -651,7 +670,9 @@ def measure_lag(
             deadline = time.monotonic() + 60
             while b"caught up" not in err_path.read_bytes():
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("watcher did not start: " + err_path.read_text(errors="replace")[-2000:])
+                    raise RuntimeError(
+                        "watcher did not start: " + err_path.read_text(errors="replace")[-2000:]
+                    )
                 time.sleep(0.05)
             n = max(1, int(rate_per_s * seconds))
             appended: dict[str, float] = {}
@@ -680,7 +701,8 @@ def measure_lag(
                     continue
                 try:
                     rows = con.execute(
-                        "select request_id from request_log where starts_with(request_id, ?)", [f"lag-{token}-"]
+                        "select request_id from request_log where starts_with(request_id, ?)",
+                        [f"lag-{token}-"],
                     ).fetchall()
                 finally:
                     con.close()

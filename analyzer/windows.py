@@ -295,7 +295,9 @@ def _p90(values: list[int]) -> int:
     return max(int(q), P90_FLOOR)
 
 
-def window_limit(df: pl.DataFrame, plan: str | int = "p90", *, now: datetime | None = None) -> tuple[int | None, str]:
+def window_limit(
+    df: pl.DataFrame, plan: str | int = "p90", *, now: datetime | None = None
+) -> tuple[int | None, str]:
     """The token limit a plan means for these windows, and a label saying where it comes from.
 
     ``df`` is a :func:`windows` result (needs is_gap, is_active, window_start, total_tokens, io_tokens).
@@ -399,7 +401,10 @@ def windows(
         try:
             got = con.execute(sql("windows_bucket_times")).fetchnumpy()
             bounds = _group_blocks(
-                np.asarray(got["g"], dtype=object), np.asarray(got["t"], dtype=np.int64), granularity_ms, length_ms
+                np.asarray(got["g"], dtype=object),
+                np.asarray(got["t"], dtype=np.int64),
+                granularity_ms,
+                length_ms,
             )
             con.register("_ccstats_bounds", bounds)
             try:
@@ -412,7 +417,10 @@ def windows(
         # no flooring: a bucket would be one millisecond, so the requests are summed directly
         got = con.execute(_source_query("windows_times", filtered), params).fetchnumpy()
         bounds = _group_blocks(
-            np.asarray(got["g"], dtype=object), np.asarray(got["t"], dtype=np.int64), granularity_ms, length_ms
+            np.asarray(got["g"], dtype=object),
+            np.asarray(got["t"], dtype=np.int64),
+            granularity_ms,
+            length_ms,
         )
         con.register("_ccstats_bounds", bounds)
         try:
@@ -423,7 +431,9 @@ def windows(
 
     minutes = (pl.col("last_ms") - pl.col("first_ms")) / MINUTE_MS
     has_rate = ~pl.col("is_gap") & (pl.col("last_ms") > pl.col("first_ms"))
-    active = ~pl.col("is_gap") & ((now_ms - pl.col("last_ms")) < length_ms) & (now_ms < pl.col("window_end_ms"))
+    active = (
+        ~pl.col("is_gap") & ((now_ms - pl.col("last_ms")) < length_ms) & (now_ms < pl.col("window_end_ms"))
+    )
     df = df.with_columns(pl.col("window_end").dt.epoch("ms").alias("window_end_ms"))
     df = df.with_columns(
         active.alias("is_active"),
@@ -490,18 +500,48 @@ def windows(
         df = df.filter(pl.col("window_start") < hi)
 
     order = [
-        "window_start", "window_end", "first_request", "actual_end", "is_gap", "is_active", "requests",
-        "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "total_tokens", "io_tokens",
-        "spend_usd", "cost_usd", "unpriced_requests", "models", "duration_minutes", "tokens_per_minute",
-        "io_tokens_per_minute", "cost_per_hour", "remaining_minutes", "projected_total_tokens",
-        "projected_io_tokens", "projected_cost_usd", "limit_tokens", "limit_measure", "limit_label",
-        "percent_of_limit", "projected_percent_of_limit", "limit_status", "official_5h_reset",
-        "official_5h_utilization", "official_5h_status", "reset_at", "reset_source", "window_rule",
+        "window_start",
+        "window_end",
+        "first_request",
+        "actual_end",
+        "is_gap",
+        "is_active",
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_tokens",
+        "cache_read_tokens",
+        "total_tokens",
+        "io_tokens",
+        "spend_usd",
+        "cost_usd",
+        "unpriced_requests",
+        "models",
+        "duration_minutes",
+        "tokens_per_minute",
+        "io_tokens_per_minute",
+        "cost_per_hour",
+        "remaining_minutes",
+        "projected_total_tokens",
+        "projected_io_tokens",
+        "projected_cost_usd",
+        "limit_tokens",
+        "limit_measure",
+        "limit_label",
+        "percent_of_limit",
+        "projected_percent_of_limit",
+        "limit_status",
+        "official_5h_reset",
+        "official_5h_utilization",
+        "official_5h_status",
+        "reset_at",
+        "reset_source",
+        "window_rule",
     ]
     if col is not None:
-        df = df.with_columns(
-            pl.when(pl.col("g") == "").then(None).otherwise(pl.col("g")).alias(col)
-        ).sort([col, "window_start", "is_gap"], nulls_last=True)
+        df = df.with_columns(pl.when(pl.col("g") == "").then(None).otherwise(pl.col("g")).alias(col)).sort(
+            [col, "window_start", "is_gap"], nulls_last=True
+        )
         return df.select([col, *order])
     return df.sort(["window_start", "is_gap"]).select(order)
 
@@ -530,9 +570,17 @@ def active_window(
     instead of computing it again.
     """
     when = _utc(now) or datetime.now(UTC)
-    df = frame if frame is not None else windows(
-        con, now=when, plan=plan, billing=billing, granularity_minutes=granularity_minutes,
-        length_hours=length_hours,
+    df = (
+        frame
+        if frame is not None
+        else windows(
+            con,
+            now=when,
+            plan=plan,
+            billing=billing,
+            granularity_minutes=granularity_minutes,
+            length_hours=length_hours,
+        )
     )
     act = df.filter(df["is_active"]) if df.height else df
     head = latest_headers(con)
@@ -541,10 +589,25 @@ def active_window(
     if not act.height and not live:
         return None
     keys = [
-        "window_start", "window_end", "actual_end", "requests", "total_tokens", "io_tokens", "cost_usd",
-        "spend_usd", "tokens_per_minute", "cost_per_hour", "remaining_minutes", "projected_total_tokens",
-        "projected_cost_usd", "limit_tokens", "limit_measure", "limit_label", "percent_of_limit",
-        "projected_percent_of_limit", "limit_status",
+        "window_start",
+        "window_end",
+        "actual_end",
+        "requests",
+        "total_tokens",
+        "io_tokens",
+        "cost_usd",
+        "spend_usd",
+        "tokens_per_minute",
+        "cost_per_hour",
+        "remaining_minutes",
+        "projected_total_tokens",
+        "projected_cost_usd",
+        "limit_tokens",
+        "limit_measure",
+        "limit_label",
+        "percent_of_limit",
+        "projected_percent_of_limit",
+        "limit_status",
     ]
     out: dict[str, Any] = dict.fromkeys(keys)
     if act.height:

@@ -35,8 +35,13 @@ def load(cluster: pg.PgCluster, db: str, path: Path) -> int:
     cast += ", 'created_at', doc->'startTime', 'updated_at', doc->'startTime'"
     with cluster.admin(db) as con:
         con.execute("create unlogged table staging (doc jsonb)")
-        with con.cursor() as cur, cur.copy("copy staging (doc) from stdin with (format csv, quote e'\\x01', "
-                                           "delimiter e'\\x02')") as copy, path.open("rb") as f:
+        with (
+            con.cursor() as cur,
+            cur.copy(
+                "copy staging (doc) from stdin with (format csv, quote e'\\x01', delimiter e'\\x02')"
+            ) as copy,
+            path.open("rb") as f,
+        ):
             while chunk := f.read(8 << 20):
                 copy.write(chunk)
         con.execute(
@@ -70,15 +75,27 @@ def main() -> int:
         print(f"loaded {rows:,} rows into PostgreSQL in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         store = work / "pg.duckdb"
         t0 = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "analyzer", "ingest", "--db", str(store), "--json",
-                            cluster.dsn(db)], capture_output=True, text=True, cwd=REPO)
+        r = subprocess.run(
+            [sys.executable, "-m", "analyzer", "ingest", "--db", str(store), "--json", cluster.dsn(db)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
         seconds = time.perf_counter() - t0
         if r.returncode:
             print(r.stderr, file=sys.stderr)
             return r.returncode
         added = sum(s["rows_added"] for s in json.loads(r.stdout)["sources"])
-        print(json.dumps({"rows": rows, "added": added, "seconds": round(seconds, 1),
-                          "rows_per_s": round(added / seconds)}))
+        print(
+            json.dumps(
+                {
+                    "rows": rows,
+                    "added": added,
+                    "seconds": round(seconds, 1),
+                    "rows_per_s": round(added / seconds),
+                }
+            )
+        )
         return 0
     finally:
         try:

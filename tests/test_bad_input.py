@@ -66,7 +66,9 @@ def test_a_20_mb_line_is_ingested(tmp_path: Path) -> None:
     f.write_bytes(big + b"\n" + _good(1) + b"\n")
     con, s = _ingest(tmp_path, f)
     assert (s.rows_added, s.quarantined) == (2, 0)
-    assert con.execute("select input_tokens from request_log where request_id = 'msg_fake_0001'").fetchone() == (191,)
+    assert con.execute(
+        "select input_tokens from request_log where request_id = 'msg_fake_0001'"
+    ).fetchone() == (191,)
 
 
 def test_wrong_shape_missing_timestamp_and_unknown_model(tmp_path: Path) -> None:
@@ -75,13 +77,18 @@ def test_wrong_shape_missing_timestamp_and_unknown_model(tmp_path: Path) -> None
     unknown = json.loads(_good(2))
     unknown.update(request_id="msg_unknown_model", model="unknown-model", model_group="made-up-model")
     f = tmp_path / "spend.jsonl"
-    f.write_text("\n".join([
-        _good(0).decode(),
-        json.dumps([1, 2, 3]),
-        json.dumps(no_ts),
-        json.dumps(unknown),
-        json.dumps({**json.loads(_good(3)), "startTime": "yesterday"}),
-    ]) + "\n")
+    f.write_text(
+        "\n".join(
+            [
+                _good(0).decode(),
+                json.dumps([1, 2, 3]),
+                json.dumps(no_ts),
+                json.dumps(unknown),
+                json.dumps({**json.loads(_good(3)), "startTime": "yesterday"}),
+            ]
+        )
+        + "\n"
+    )
     con, s = _ingest(tmp_path, f)
     assert (s.rows_added, s.quarantined) == (2, 3)
     assert [(r[0], r[2]) for r in _quarantine(con)] == [
@@ -90,8 +97,9 @@ def test_wrong_shape_missing_timestamp_and_unknown_model(tmp_path: Path) -> None
         (5, "unparseable startTime: yesterday"),
     ]
     # An unknown model is not an error: the request is kept, with the spend LiteLLM logged.
-    assert con.execute("select model_group, spend_usd from request_log where request_id = 'msg_unknown_model'"
-                       ).fetchone() == ("made-up-model", json.loads(_good(2))["spend"])
+    assert con.execute(
+        "select model_group, spend_usd from request_log where request_id = 'msg_unknown_model'"
+    ).fetchone() == ("made-up-model", json.loads(_good(2))["spend"])
 
 
 def test_empty_file(tmp_path: Path) -> None:
@@ -119,12 +127,19 @@ def test_csv_with_embedded_newlines_and_quotes(tmp_path: Path) -> None:
     con, s = _ingest(tmp_path, f)
     assert (s.rows_added, s.quarantined) == (2, 0)
     assert con.execute("select key_alias from request_log where request_id = 'msg_fake_0001'").fetchone() == (
-        'alias with "quotes",\na newline and, commas',)
+        'alias with "quotes",\na newline and, commas',
+    )
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def test_folder_and_unusable_paths_among_the_sources(tmp_path: Path) -> None:
@@ -154,15 +169,22 @@ def test_unrecognised_file_named_explicitly_is_an_error(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1] == (
         f"ccstats: error: {f}: unrecognised format (not a LiteLLM spend log, logging payload or proxy JSON log); "
-        "use --format")
+        "use --format"
+    )
 
 
 def test_bad_option_values_are_one_line_errors(tmp_path: Path) -> None:
     r = _cli("ingest", "--db", str(tmp_path / "t.duckdb"), "--log-tz", "Mars/Olympus", str(SAMPLE_LOGS))
-    assert (r.returncode, r.stderr.strip()) == (1, "ccstats: error: --log-tz: unknown time zone 'Mars/Olympus'")
+    assert (r.returncode, r.stderr.strip()) == (
+        1,
+        "ccstats: error: --log-tz: unknown time zone 'Mars/Olympus'",
+    )
     r = _cli("status", "--db", str(tmp_path / "none.duckdb"))
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert r.stderr.strip() == f"ccstats: error: no database at {tmp_path / 'none.duckdb'}; run `ccstats ingest` first (or pass --db)"
+    assert (
+        r.stderr.strip()
+        == f"ccstats: error: no database at {tmp_path / 'none.duckdb'}; run `ccstats ingest` first (or pass --db)"
+    )
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
@@ -173,7 +195,12 @@ def test_unreadable_file(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         # root reads anything; without the DAC-override capabilities it obeys file modes like anyone else
         prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
-    r = subprocess.run([*prefix, sys.executable, "-m", "analyzer", "ingest", "--db", str(tmp_path / "t.duckdb"),
-                        str(f)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    r = subprocess.run(
+        [*prefix, sys.executable, "-m", "analyzer", "ingest", "--db", str(tmp_path / "t.duckdb"), str(f)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert r.returncode == 1, r.stderr
     assert r.stderr.strip().splitlines()[-1] == f"ccstats: error: {f}: permission denied"

@@ -30,7 +30,9 @@ EXCEPTIONS = {
 def test_billing_route_matches_the_client_credential(sample_db: Path) -> None:
     sent = [json.loads(ln) for ln in (SAMPLE_LOGS / "requests_sent.jsonl").read_text().splitlines()]
     con = connect(sample_db, read_only=True)
-    rows = con.execute("select request_id, litellm_call_id, billing_route, error_class from requests").fetchall()
+    rows = con.execute(
+        "select request_id, litellm_call_id, billing_route, error_class from requests"
+    ).fetchall()
     by_id = {r[0]: r for r in rows}
     by_call = {r[1]: r for r in rows}
     checked = 0
@@ -38,7 +40,9 @@ def test_billing_route_matches_the_client_credential(sample_db: Path) -> None:
         if req["route"].endswith("count_tokens"):
             continue  # LiteLLM writes no spend row for count_tokens
         row = by_id.get(req["response_id"]) or by_call.get(req["x_litellm_call_id"])
-        if row is None:  # the proxy's auth failure returned no call id to the client: its row is the ProxyException
+        if (
+            row is None
+        ):  # the proxy's auth failure returned no call id to the client: its row is the ProxyException
             assert req["scenario"] == "extra_auth_failure"
             [row] = [r for r in rows if r[3] == "ProxyException"]
         want = EXCEPTIONS.get(req["scenario"], EXPECTED_ROUTE[req["credential_kind"] or "none"])

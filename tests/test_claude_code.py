@@ -41,7 +41,9 @@ def entry(n: int, seconds: float, *, session: str, project: str = "-work-alpha",
     return e
 
 
-def litellm_row(n: int, seconds: float, *, session: str, request_id: str | None = None, **kw: Any) -> dict[str, Any]:
+def litellm_row(
+    n: int, seconds: float, *, session: str, request_id: str | None = None, **kw: Any
+) -> dict[str, Any]:
     """The spend row LiteLLM logs for the response ``entry(n)`` describes (request_id = the message id)."""
     return spend_row(
         request_id=request_id or f"msg_{n:04d}",
@@ -65,8 +67,12 @@ def litellm_row(n: int, seconds: float, *, session: str, request_id: str | None 
 #   n=7..8  session S3, LiteLLM only (no transcript on this machine)
 #   n=9     session S2, transcript only, same second as a LiteLLM-only row n=10 in S2 with other tokens: two requests
 #   n=1 again in session S4 (a resumed session repeats the line): one request
-S1, S2, S3, S4 = "5f0c6f2e-0000-4000-8000-000000000001", "5f0c6f2e-0000-4000-8000-000000000002", \
-    "5f0c6f2e-0000-4000-8000-000000000003", "5f0c6f2e-0000-4000-8000-000000000004"
+S1, S2, S3, S4 = (
+    "5f0c6f2e-0000-4000-8000-000000000001",
+    "5f0c6f2e-0000-4000-8000-000000000002",
+    "5f0c6f2e-0000-4000-8000-000000000003",
+    "5f0c6f2e-0000-4000-8000-000000000004",
+)
 
 
 def _transcript_entries() -> list[dict[str, Any]]:
@@ -104,8 +110,11 @@ def _ingest(db: Path, tmp: Path, order: str) -> Any:
     write_transcripts(cc, _transcript_entries())
     spend = write_jsonl(tmp / "spend_logs.jsonl", _litellm_rows())
     con = connect(db)
-    first, second = ([str(cc / "projects")], [str(spend)]) if order == "transcripts_first" else (
-        [str(spend)], [str(cc / "projects")])
+    first, second = (
+        ([str(cc / "projects")], [str(spend)])
+        if order == "transcripts_first"
+        else ([str(spend)], [str(cc / "projects")])
+    )
     for paths in (first, second):
         summaries, errors = ingest_paths(con, paths)
         assert not errors and not [s for s in summaries if s.error]
@@ -139,8 +148,13 @@ def test_mixed_sources_count_every_request_once(tmp_path: Path, order: str) -> N
     assert con.execute(
         "select message_id, session_id, output_tokens from transcript_entries order by message_id"
     ).fetchall() == [
-        ("msg_0001", S1, 3), ("msg_0002", S1, 6), ("msg_0003", S1, 9), ("msg_0005", S2, 15),
-        ("msg_0006", S2, 18), ("msg_0009", S2, 27), ("msg_cc_0004", S1, 12),
+        ("msg_0001", S1, 3),
+        ("msg_0002", S1, 6),
+        ("msg_0003", S1, 9),
+        ("msg_0005", S2, 15),
+        ("msg_0006", S2, 18),
+        ("msg_0009", S2, 27),
+        ("msg_cc_0004", S1, 12),
     ]
     # billing of direct rows: no evidence -> unknown
     assert con.execute(
@@ -180,12 +194,21 @@ def test_reingest_and_appended_copy_change_nothing_twice(tmp_path: Path) -> None
     con = _ingest(tmp_path / "s.duckdb", tmp_path, "transcripts_first")
     before = con.execute("select * exclude (ingested_at) from request_log order by request_id").fetchall()
     # the same files again: nothing added
-    summaries, _ = ingest_paths(con, [str(tmp_path / "claude" / "projects"), str(tmp_path / "spend_logs.jsonl")])
+    summaries, _ = ingest_paths(
+        con, [str(tmp_path / "claude" / "projects"), str(tmp_path / "spend_logs.jsonl")]
+    )
     assert sum(s.rows_added for s in summaries) == 0
-    assert con.execute("select * exclude (ingested_at) from request_log order by request_id").fetchall() == before
+    assert (
+        con.execute("select * exclude (ingested_at) from request_log order by request_id").fetchall()
+        == before
+    )
     # a later copy of msg_0005 with more output tokens (streaming finished) replaces the first one
-    write_transcripts(tmp_path / "claude", [entry(5, 3601, session=S2, project="-work-beta", output_tokens=40)],
-                      append=True, user_turns=False)
+    write_transcripts(
+        tmp_path / "claude",
+        [entry(5, 3601, session=S2, project="-work-beta", output_tokens=40)],
+        append=True,
+        user_turns=False,
+    )
     ingest_paths(con, [str(tmp_path / "claude" / "projects")])
     assert con.execute(
         "select started_at, output_tokens, origin from request_log where request_id = 'msg_0005'"
@@ -219,7 +242,10 @@ def test_transcript_is_detected_and_lines_follow_ccusage_rules(tmp_path: Path) -
     assert con.execute(
         "select message_id, cache_creation_tokens, cache_creation_1h_tokens, project, version from transcript_entries "
         "order by message_id"
-    ).fetchall() == [("msg_0001", 100, 0, "-work-alpha", "2.0.14"), ("msg_0002", 207, 7, "-work-alpha", "2.0.14")]
+    ).fetchall() == [
+        ("msg_0001", 100, 0, "-work-alpha", "2.0.14"),
+        ("msg_0002", 207, 7, "-work-alpha", "2.0.14"),
+    ]
     assert con.execute("select reason from quarantine").fetchall() == [("malformed JSON",)]
     con.close()
 
@@ -230,25 +256,47 @@ def test_usage_limit_message_gives_official_reset(tmp_path: Path) -> None:
     path = cc / "projects" / "-work-alpha" / f"{S1}.jsonl"
     reset = int((T0 + timedelta(hours=4)).timestamp())
     limit = {
-        "parentUuid": None, "isSidechain": False, "userType": "external", "cwd": "/work/alpha", "sessionId": S1,
-        "version": "2.0.14", "type": "assistant", "uuid": "u-limit", "timestamp": "2026-11-27T11:00:00.000Z",
+        "parentUuid": None,
+        "isSidechain": False,
+        "userType": "external",
+        "cwd": "/work/alpha",
+        "sessionId": S1,
+        "version": "2.0.14",
+        "type": "assistant",
+        "uuid": "u-limit",
+        "timestamp": "2026-11-27T11:00:00.000Z",
         "isApiErrorMessage": True,
-        "message": {"id": "b2c7a3f0-limit", "model": "<synthetic>", "role": "assistant", "type": "message",
-                    "content": [{"type": "text", "text": f"Claude AI usage limit reached|{reset}"}],
-                    "usage": {"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
-                              "cache_read_input_tokens": 0}},
+        "message": {
+            "id": "b2c7a3f0-limit",
+            "model": "<synthetic>",
+            "role": "assistant",
+            "type": "message",
+            "content": [{"type": "text", "text": f"Claude AI usage limit reached|{reset}"}],
+            "usage": {
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+            },
+        },
     }
     with path.open("a") as f:
         f.write(json.dumps(limit, separators=(",", ":")) + "\n")
     con = connect(tmp_path / "s.duckdb")
     ingest_paths(con, [str(cc)])
     assert limit_resets(con) == [
-        {"logged_at": T0 + timedelta(hours=1), "reset_at": T0 + timedelta(hours=4), "session_id": S1,
-         "project": "-work-alpha"}
+        {
+            "logged_at": T0 + timedelta(hours=1),
+            "reset_at": T0 + timedelta(hours=4),
+            "session_id": S1,
+            "project": "-work-alpha",
+        }
     ]
     assert con.execute(
         "select origin, status, error_code, rl_5h_reset, error_message from request_log where status <> 'success'"
-    ).fetchall() == [("claude_code", "failure", "429", T0 + timedelta(hours=4), f"Claude AI usage limit reached|{reset}")]
+    ).fetchall() == [
+        ("claude_code", "failure", "429", T0 + timedelta(hours=4), f"Claude AI usage limit reached|{reset}")
+    ]
     act = active_window(con, now=T0 + timedelta(hours=2))
     assert act is not None
     assert (act["reset_at"], act["reset_source"], act["requests"]) == (T0 + timedelta(hours=4), "official", 1)

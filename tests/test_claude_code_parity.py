@@ -22,7 +22,9 @@ HAIKU = "claude-haiku-4-5-20251001"
 T0 = datetime(2025, 3, 4, 9, 17, 23, tzinfo=UTC)
 
 
-def e(n: int, minutes: float, *, session: str = "sess-a", project: str = "-work-alpha", **kw: Any) -> dict[str, Any]:
+def e(
+    n: int, minutes: float, *, session: str = "sess-a", project: str = "-work-alpha", **kw: Any
+) -> dict[str, Any]:
     d: dict[str, Any] = {
         "timestamp": T0 + timedelta(minutes=minutes),
         "session_id": session,
@@ -66,12 +68,22 @@ def test_windows_match_ccusage_blocks(tmp_path: Path) -> None:
     w = windows(con)
     ours = []
     for r in w.iter_rows(named=True):
-        ours.append({
-            "startTime": r["window_start"], "endTime": r["window_end"], "isGap": r["is_gap"],
-            "actualEndTime": r["actual_end"],
-            "tokens": (r["input_tokens"], r["output_tokens"], r["cache_creation_tokens"], r["cache_read_tokens"]),
-            "totalTokens": r["total_tokens"], "cost": r["cost_usd"],
-        })
+        ours.append(
+            {
+                "startTime": r["window_start"],
+                "endTime": r["window_end"],
+                "isGap": r["is_gap"],
+                "actualEndTime": r["actual_end"],
+                "tokens": (
+                    r["input_tokens"],
+                    r["output_tokens"],
+                    r["cache_creation_tokens"],
+                    r["cache_read_tokens"],
+                ),
+                "totalTokens": r["total_tokens"],
+                "cost": r["cost_usd"],
+            }
+        )
 
     def ts(s: str | None) -> datetime | None:
         return datetime.fromisoformat(s.replace("Z", "+00:00")) if s else None
@@ -79,12 +91,22 @@ def test_windows_match_ccusage_blocks(tmp_path: Path) -> None:
     theirs = []
     for b in blocks:
         tc = b["tokenCounts"]
-        theirs.append({
-            "startTime": ts(b["startTime"]), "endTime": ts(b["endTime"]), "isGap": b["isGap"],
-            "actualEndTime": ts(b["actualEndTime"]),
-            "tokens": (tc["inputTokens"], tc["outputTokens"], tc["cacheCreationInputTokens"], tc["cacheReadInputTokens"]),
-            "totalTokens": b["totalTokens"], "cost": float(b["costUSD"]),
-        })
+        theirs.append(
+            {
+                "startTime": ts(b["startTime"]),
+                "endTime": ts(b["endTime"]),
+                "isGap": b["isGap"],
+                "actualEndTime": ts(b["actualEndTime"]),
+                "tokens": (
+                    tc["inputTokens"],
+                    tc["outputTokens"],
+                    tc["cacheCreationInputTokens"],
+                    tc["cacheReadInputTokens"],
+                ),
+                "totalTokens": b["totalTokens"],
+                "cost": float(b["costUSD"]),
+            }
+        )
     key = lambda r: (r["startTime"], r["isGap"])  # noqa: E731
     ours.sort(key=key)
     theirs.sort(key=key)

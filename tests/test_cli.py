@@ -28,7 +28,9 @@ def test_ingest_json_summary_and_status(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["ingest", "--db", str(db), "--json", str(SAMPLE_LOGS / "spend_logs.jsonl")])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
-    assert [(s["format"], s["rows_added"], s["quarantined"]) for s in out["sources"]] == [("spend-lines", 35, 0)]
+    assert [(s["format"], s["rows_added"], s["quarantined"]) for s in out["sources"]] == [
+        ("spend-lines", 35, 0)
+    ]
     r = CliRunner().invoke(cli, ["status", "--db", str(db), "--json"])
     st = json.loads(r.output)
     assert (st["requests"], st["quarantined"], st["sources"][0]["lines_read"]) == (35, 0, 35)
@@ -42,7 +44,9 @@ def test_db_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_ingest_imports_no_charting_or_dataframes() -> None:
-    code = ("import sys, analyzer.ingest, analyzer.cli, analyzer.commands; "
-            "print(sorted(m for m in ('altair', 'polars', 'vl_convert', 'jupyterlab', 'litellm') if m in sys.modules))")
+    code = (
+        "import sys, analyzer.ingest, analyzer.cli, analyzer.commands; "
+        "print(sorted(m for m in ('altair', 'polars', 'vl_convert', 'jupyterlab', 'litellm') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"

@@ -35,12 +35,18 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path: Path) -> None:
     synth.write_callbacks_jsonl(gen / "callbacks.jsonl", N, SEED, **kw)
     synth.write_proxy_logs(gen / "proxy", N, SEED, **kw)
     synth.write_transcripts(gen / "cc", N, SEED, **kw)
-    sources = [(gen / "spend.jsonl", "spend", 6), (gen / "callbacks.jsonl", "callback", 6),
-               (gen / "proxy" / "proxy_stdout.log", "proxy", 3), (gen / "proxy" / "proxy_stderr.log", "proxy", 2)]
+    sources = [
+        (gen / "spend.jsonl", "spend", 6),
+        (gen / "callbacks.jsonl", "callback", 6),
+        (gen / "proxy" / "proxy_stdout.log", "proxy", 3),
+        (gen / "proxy" / "proxy_stderr.log", "proxy", 2),
+    ]
     sources += [(p, None, 2) for p in sorted((gen / "cc").rglob("*.jsonl"))[:6]]
     rng = random.Random(7)
-    queues = [[(tmp_path / f"{i}_{p.name}", kind, data) for data in _pieces(p, k, rng)]
-              for i, (p, kind, k) in enumerate(sources)]
+    queues = [
+        [(tmp_path / f"{i}_{p.name}", kind, data) for data in _pieces(p, k, rng)]
+        for i, (p, kind, k) in enumerate(sources)
+    ]
     con = connect(tmp_path / "store.duckdb")
     steps = 0
     while any(queues):

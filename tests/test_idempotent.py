@@ -22,7 +22,12 @@ def test_reingest_same_file_adds_nothing(tmp_path: Path) -> None:
     con = connect(tmp_path / "t.duckdb")
     first = ingest_file(con, SAMPLE_LOGS / "spend_logs.jsonl")
     again = ingest_file(con, SAMPLE_LOGS / "spend_logs.jsonl")
-    assert (first.rows_added, again.rows_added, again.bytes_read, again.note) == (35, 0, 0, "already up to date")
+    assert (first.rows_added, again.rows_added, again.bytes_read, again.note) == (
+        35,
+        0,
+        0,
+        "already up to date",
+    )
     assert _count(con) == 35
 
 

@@ -146,33 +146,59 @@ def test_callbacks_first_then_spend_gives_the_same_rows(tmp_path: Path) -> None:
 def test_fallback_row_requested_vs_served(tmp_path: Path) -> None:
     con = _ingest(tmp_path, SAMPLE_LOGS / "spend_logs.jsonl", SAMPLE_LOGS / "callbacks.jsonl")
     row = _rows(con)["msg_fake_0008"]
-    assert (row["model_requested"], row["model_group"], row["attempted_fallbacks"], row["attempted_retries"]) == (
-        "claude-opus-4-1-20250805", "claude-sonnet-4-5-20250929", 1, 0)
+    assert (
+        row["model_requested"],
+        row["model_group"],
+        row["attempted_fallbacks"],
+        row["attempted_retries"],
+    ) == ("claude-opus-4-1-20250805", "claude-sonnet-4-5-20250929", 1, 0)
     assert (row["hops"], row["failed_hops"], row["hop_models"]) == (
-        2, 1, ["claude-opus-4-1-20250805", "claude-sonnet-4-5-20250929"])
-    assert (row["input_tokens"], row["output_tokens"], row["cache_creation_tokens"], row["cache_read_tokens"]) == (
-        60, 48, 1024, 27648)
+        2,
+        1,
+        ["claude-opus-4-1-20250805", "claude-sonnet-4-5-20250929"],
+    )
+    assert (
+        row["input_tokens"],
+        row["output_tokens"],
+        row["cache_creation_tokens"],
+        row["cache_read_tokens"],
+    ) == (60, 48, 1024, 27648)
 
 
 def test_failure_row_counts_no_usage(tmp_path: Path) -> None:
     con = _ingest(tmp_path, SAMPLE_LOGS / "spend_logs.jsonl")
     row = _rows(con)["5d3eafe1-9742-4163-8b71-5dd2fcfa61b9"]
     assert (row["status"], row["error_code"], row["error_class"], row["spend_usd"]) == (
-        "failure", "429", "RateLimitError", 0.0)
+        "failure",
+        "429",
+        "RateLimitError",
+        0.0,
+    )
     assert row["prompt_tokens_logged"] == 46  # LiteLLM's estimate, kept but not counted as usage
-    assert (row["input_tokens"], row["output_tokens"], row["cache_creation_tokens"], row["cache_read_tokens"]) == (
-        0, 0, 0, 0)
+    assert (
+        row["input_tokens"],
+        row["output_tokens"],
+        row["cache_creation_tokens"],
+        row["cache_read_tokens"],
+    ) == (0, 0, 0, 0)
     assert "exceed your account's rate limit" in row["error_message"]
 
 
 def test_used_client_oauth_token_per_route(tmp_path: Path) -> None:
     con = _ingest(tmp_path, SAMPLE_LOGS / "spend_logs.jsonl")
-    got = dict(con.execute(
-        "select request_id, used_client_oauth_token from request_log "
-        "where request_id in ('msg_fake_0002', 'msg_fake_0011', 'msg_fake_0015', "
-        "'chatcmpl-26ebac48-50eb-48af-a6b2-34a8bfe88629')").fetchall())
-    assert got == {"msg_fake_0002": True, "msg_fake_0011": False, "msg_fake_0015": None,
-                   "chatcmpl-26ebac48-50eb-48af-a6b2-34a8bfe88629": False}
+    got = dict(
+        con.execute(
+            "select request_id, used_client_oauth_token from request_log "
+            "where request_id in ('msg_fake_0002', 'msg_fake_0011', 'msg_fake_0015', "
+            "'chatcmpl-26ebac48-50eb-48af-a6b2-34a8bfe88629')"
+        ).fetchall()
+    )
+    assert got == {
+        "msg_fake_0002": True,
+        "msg_fake_0011": False,
+        "msg_fake_0015": None,
+        "chatcmpl-26ebac48-50eb-48af-a6b2-34a8bfe88629": False,
+    }
 
 
 def _ms(v: Any) -> Any:
@@ -211,30 +237,48 @@ def test_callbacks_alone_make_requests(tmp_path: Path) -> None:
         s = by_call[row["litellm_call_id"]]
         assert rid == s["request_id"]
         assert (row["status"], row["model_requested"], row["model_group"]) == (
-            s["status"], s["model_requested"], s["model_group"]), rid
-        assert (row["input_tokens"], row["output_tokens"], row["cache_creation_tokens"], row["cache_read_tokens"]) == (
-            s["input_tokens"], s["output_tokens"], s["cache_creation_tokens"], s["cache_read_tokens"]), rid
+            s["status"],
+            s["model_requested"],
+            s["model_group"],
+        ), rid
+        assert (
+            row["input_tokens"],
+            row["output_tokens"],
+            row["cache_creation_tokens"],
+            row["cache_read_tokens"],
+        ) == (s["input_tokens"], s["output_tokens"], s["cache_creation_tokens"], s["cache_read_tokens"]), rid
     assert rows["msg_fake_0008"]["attempted_fallbacks"] == 1
     assert len(rows) == 34  # 35 requests; only the pass-through 529 left no callback event
 
 
 def test_proxy_logs_local_time_to_utc_and_kinds(tmp_path: Path) -> None:
-    con = _ingest(tmp_path, SAMPLE_LOGS / "proxy_stdout.log", SAMPLE_LOGS / "proxy_stderr.log", log_tz="Europe/Berlin")
+    con = _ingest(
+        tmp_path, SAMPLE_LOGS / "proxy_stdout.log", SAMPLE_LOGS / "proxy_stderr.log", log_tz="Europe/Berlin"
+    )
     first = con.execute("select min(logged_at) from proxy_events").fetchone()[0]
     # The first line reads 2026-11-27T11:28:46.400352 (Berlin, UTC+1 in November).
     assert first == dt.datetime(2026, 11, 27, 10, 28, 46, 400352, tzinfo=UTC)
     kinds = dict(con.execute("select kind, count(*) from proxy_events group by kind").fetchall())
-    assert kinds["fallback"] == con.execute(
-        "select count(*) from proxy_events where message like 'Falling back to model_group%' "
-        "or message like 'Successful fallback%' or message like '%trying to do fallbacks%'").fetchone()[0]
-    targets = con.execute("select distinct target_model_group from proxy_events where target_model_group is not null"
-                          ).fetchall()
+    assert (
+        kinds["fallback"]
+        == con.execute(
+            "select count(*) from proxy_events where message like 'Falling back to model_group%' "
+            "or message like 'Successful fallback%' or message like '%trying to do fallbacks%'"
+        ).fetchone()[0]
+    )
+    targets = con.execute(
+        "select distinct target_model_group from proxy_events where target_model_group is not null"
+    ).fetchall()
     assert targets == [("claude-sonnet-4-5-20250929",)]
-    cooldown = con.execute("select litellm_call_id from proxy_events where kind = 'cooldown' "
-                           "and litellm_call_id is not null order by logged_at").fetchall()
+    cooldown = con.execute(
+        "select litellm_call_id from proxy_events where kind = 'cooldown' "
+        "and litellm_call_id is not null order by logged_at"
+    ).fetchall()
     assert ("46e7387e-17fb-4d98-ace1-9291c3750456",) in cooldown
-    access = con.execute("select http_method, http_path, http_status, count(*) from proxy_events where kind = 'access' "
-                         "and http_path = '/v1/messages' group by all order by all").fetchall()
+    access = con.execute(
+        "select http_method, http_path, http_status, count(*) from proxy_events where kind = 'access' "
+        "and http_path = '/v1/messages' group by all order by all"
+    ).fetchall()
     # One access line per request the capture client sent to /v1/messages, with the status it received.
     sent = [json.loads(ln) for ln in (SAMPLE_LOGS / "requests_sent.jsonl").read_text().splitlines()]
     statuses = sorted(r["status"] for r in sent if r["route"] == "/v1/messages")
@@ -244,7 +288,11 @@ def test_proxy_logs_local_time_to_utc_and_kinds(tmp_path: Path) -> None:
 
 def test_json_columns_as_strings_or_objects(tmp_path: Path) -> None:
     line = json.loads((SAMPLE_LOGS / "spend_logs.jsonl").read_text().splitlines()[2])
-    as_objects = {**line, "metadata": json.loads(line["metadata"]), "request_tags": json.loads(line["request_tags"])}
+    as_objects = {
+        **line,
+        "metadata": json.loads(line["metadata"]),
+        "request_tags": json.loads(line["request_tags"]),
+    }
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a.write_text(json.dumps(line) + "\n")
     b.write_text(json.dumps(as_objects) + "\n")

@@ -453,16 +453,24 @@ def test_cli_ingests_a_postgres_source(loaded: tuple[str, list[dict[str, Any]]],
 
     dsn, _ = loaded
     db = tmp_path / "cli.duckdb"
-    r = subprocess.run([sys.executable, "-m", "analyzer", "ingest", "--db", str(db), "--json", dsn],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "analyzer", "ingest", "--db", str(db), "--json", dsn],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     [src] = json.loads(r.stdout)["sources"]
     assert (src["format"], src["rows_added"], src["quarantined"]) == ("spend-postgres", 35, 0)
     password = dsn.split(":")[2].split("@")[0]
     assert password not in r.stdout + r.stderr
     bad = dsn.replace(password, "wrong-password")
-    r = subprocess.run([sys.executable, "-m", "analyzer", "ingest", "--db", str(db), bad],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "analyzer", "ingest", "--db", str(db), bad],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("ccstats: error: ")
     assert "wrong-password" not in r.stderr and "Traceback" not in r.stderr

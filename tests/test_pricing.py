@@ -63,20 +63,29 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def test_genai_prices_reproduces_litellm_spend_with_total_prompt_tokens() -> None:
-    usage = Usage(input_tokens=32 + 1536 + 20480, cache_write_tokens=1536, cache_read_tokens=20480, output_tokens=27)
+    usage = Usage(
+        input_tokens=32 + 1536 + 20480, cache_write_tokens=1536, cache_read_tokens=20480, output_tokens=27
+    )
     assert calc_price(usage, SONNET_45, provider_id="anthropic").total_price == Decimal("0.012405")
 
 
 def test_example_request_cost_equals_logged_spend(con: duckdb.DuckDBPyConnection) -> None:
     df = pricing.request_costs(con).pl()
     ex = df.filter(df["request_id"] == "msg_example").row(0, named=True)
-    assert (ex["input_tokens"], ex["cache_creation_tokens"], ex["cache_read_tokens"], ex["output_tokens"]) == (
-        32, 1536, 20480, 27)
+    assert (
+        ex["input_tokens"],
+        ex["cache_creation_tokens"],
+        ex["cache_read_tokens"],
+        ex["output_tokens"],
+    ) == (32, 1536, 20480, 27)
     assert ex["spend_usd"] == 0.012405
     assert ex["cost_usd"] == pytest.approx(32 * 3e-6 + 1536 * 3.75e-6 + 20480 * 3e-7 + 27 * 1.5e-5, abs=1e-15)
     assert ex["cost_usd"] == pytest.approx(0.012405, abs=1e-12)
     assert (ex["model"], ex["price_model"], ex["prices_source"]) == (
-        f"anthropic/{SONNET_45}", "claude-sonnet-4-5", pricing.prices_source())
+        f"anthropic/{SONNET_45}",
+        "claude-sonnet-4-5",
+        pricing.prices_source(),
+    )
     assert pricing.prices_source().startswith("genai-prices ")
 
 
@@ -96,7 +105,17 @@ def test_persistent_prices_are_filled_on_ingest(con: duckdb.DuckDBPyConnection) 
     ).fetchall()
     assert rows == [
         ("anthropic/claude-imaginary-9", None, None, None, None, None, None, None, None),
-        (f"anthropic/{SONNET_45}", "claude-sonnet-4-5", "anthropic", 3e-6, 1.5e-5, 3.75e-6, 3e-7, 200_000, 6e-6),
+        (
+            f"anthropic/{SONNET_45}",
+            "claude-sonnet-4-5",
+            "anthropic",
+            3e-6,
+            1.5e-5,
+            3.75e-6,
+            3e-7,
+            200_000,
+            6e-6,
+        ),
     ]
     assert pricing.store_prices(con) == 0  # nothing new to price
     view = con.execute("select requests, cost_usd, spend_usd from windows_5h").fetchall()
@@ -106,9 +125,15 @@ def test_persistent_prices_are_filled_on_ingest(con: duckdb.DuckDBPyConnection) 
 
 def test_cost_relation_prices_each_model_once() -> None:
     con = db.connect(":memory:")
-    rel = pricing.cost_relation(con, ["claude-haiku-4-5-20251001", "claude-opus-4-1-20250805", None, "nope-1"])
-    got = {r[0]: r[1:] for r in rel.select(
-        "model, price_model, input_usd, output_usd, cache_write_usd, cache_read_usd, tier_start").fetchall()}
+    rel = pricing.cost_relation(
+        con, ["claude-haiku-4-5-20251001", "claude-opus-4-1-20250805", None, "nope-1"]
+    )
+    got = {
+        r[0]: r[1:]
+        for r in rel.select(
+            "model, price_model, input_usd, output_usd, cache_write_usd, cache_read_usd, tier_start"
+        ).fetchall()
+    }
     assert got == {
         "claude-haiku-4-5-20251001": ("claude-haiku-4-5", 1e-6, 5e-6, 1.25e-6, 1e-7, None),
         "claude-opus-4-1-20250805": ("claude-opus-4-1", 1.5e-5, 7.5e-5, 1.875e-5, 1.5e-6, None),
@@ -125,7 +150,10 @@ def test_cost_relation_prices_each_model_once() -> None:
         ((0, 1_000_000, 0, 0), 21.00),  # 200k * $15 + 800k * $22.50
         ((0, 0, 1_000_000, 0), 6.75),  # 200k * $3.75 + 800k * $7.50
         ((0, 0, 0, 1_000_000), 0.54),  # 200k * $0.30 + 800k * $0.60
-        ((150_000, 10_000, 0, 150_000), 0.45 + 0.15 + 0.045),  # 300k prompt, but no type over 200k: base rates
+        (
+            (150_000, 10_000, 0, 150_000),
+            0.45 + 0.15 + 0.045,
+        ),  # 300k prompt, but no type over 200k: base rates
     ],
 )
 def test_long_context_tier_follows_ccusage(tokens: tuple[int, int, int, int], usd: float) -> None:

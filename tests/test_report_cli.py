@@ -15,12 +15,19 @@ def test_report_json_has_every_section(sample_db: Path) -> None:
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     assert {"windows", "weekly", "fallbacks", "billing", "check"} <= set(data)
-    assert [w["window_start"] for w in data["windows"]] == ["2026-11-27T11:00:00+01:00"]  # 10:00 UTC, shown in Berlin
+    assert [w["window_start"] for w in data["windows"]] == [
+        "2026-11-27T11:00:00+01:00"
+    ]  # 10:00 UTC, shown in Berlin
     assert data["windows"][0]["requests"] == 27  # the 27 successful requests of the capture
     kinds = sorted({e["kind"] for e in data["fallbacks"]["events"]})
     assert kinds == ["litellm_cooldown", "litellm_router"]
-    assert {a["id"] for a in data["check"]} == {"oauth_reaching_anthropic", "api_billing", "rate_limit_rejections",
-                                                "oauth_failures", "sources_flowing"}
+    assert {a["id"] for a in data["check"]} == {
+        "oauth_reaching_anthropic",
+        "api_billing",
+        "rate_limit_rejections",
+        "oauth_failures",
+        "sources_flowing",
+    }
 
 
 def test_report_tables(sample_db: Path) -> None:

@@ -24,22 +24,35 @@ def _seeded_files(tmp_path: Path) -> list[Path]:
     spend = json.loads((SAMPLE_LOGS / "spend_logs.jsonl").read_text().splitlines()[0])
     meta = json.loads(spend["metadata"])
     meta["user_api_key_alias"] = f"Bearer {SECRETS['bearer']}"
-    meta["requester_custom_headers"] = {"x-api-key": SECRETS["header-key"], "authorization": SECRETS["anthropic-oauth"]}
+    meta["requester_custom_headers"] = {
+        "x-api-key": SECRETS["header-key"],
+        "authorization": SECRETS["anthropic-oauth"],
+    }
     meta["error_information"] = {"error_message": f"invalid x-api-key: {SECRETS['anthropic-api']}"}
     spend["metadata"] = json.dumps(meta)
     spend["end_user"] = SECRETS["sk"]
     callback = json.loads((SAMPLE_LOGS / "callbacks.jsonl").read_text().splitlines()[0])
     callback["metadata"]["requester_custom_headers"] = {"x-api-key": SECRETS["anthropic-api"]}
     callback["error_str"] = f"Authorization: Bearer {SECRETS['anthropic-oauth']}"
-    proxy = {"message": f"auth failed for key {SECRETS['sk']} with x-api-key={SECRETS['header-key']}",
-             "level": "ERROR", "timestamp": "2026-11-27T10:00:00", "component": "LiteLLM Proxy", "logger": "a.py:1"}
+    proxy = {
+        "message": f"auth failed for key {SECRETS['sk']} with x-api-key={SECRETS['header-key']}",
+        "level": "ERROR",
+        "timestamp": "2026-11-27T10:00:00",
+        "component": "LiteLLM Proxy",
+        "logger": "a.py:1",
+    }
     truncated = json.dumps({**spend, "request_id": "msg_secret_broken"})[:3000]  # goes to quarantine
     files = {
         "spend.jsonl": json.dumps(spend) + "\n" + truncated + "\n",
         "callbacks.jsonl": json.dumps(callback) + "\n",
         "proxy.log": json.dumps(proxy) + "\n" + f"plain banner line {SECRETS['anthropic-oauth']}\n",
-        "page.json": json.dumps({"data": [{**spend, "request_id": "msg_secret_page",
-                                           "api_key": SECRETS["anthropic-api"]}], "total": 1, "page": 1}),
+        "page.json": json.dumps(
+            {
+                "data": [{**spend, "request_id": "msg_secret_page", "api_key": SECRETS["anthropic-api"]}],
+                "total": 1,
+                "page": 1,
+            }
+        ),
     }
     out = []
     for name, text in files.items():
@@ -63,7 +76,9 @@ def test_no_secret_reaches_the_database_file(tmp_path: Path) -> None:
     # Every text value in every table, as SQL sees it (compressed storage could hide bytes from a file scan).
     text_dump = []
     for (table,) in con.execute("select table_name from duckdb_tables()").fetchall():
-        text_dump.append(con.execute(f"select cast(list(t) as varchar) from {table} t").fetchall()[0][0] or "")
+        text_dump.append(
+            con.execute(f"select cast(list(t) as varchar) from {table} t").fetchall()[0][0] or ""
+        )
     con.close()
     dump = "\n".join(text_dump)
     raw = db.read_bytes()
@@ -78,11 +93,19 @@ def test_no_secret_reaches_the_database_file(tmp_path: Path) -> None:
 
 
 def test_redaction_is_stable_and_keeps_json_valid() -> None:
-    text = json.dumps({"h": f"Bearer {SECRETS['anthropic-oauth']}", "x-api-key": SECRETS["header-key"],
-                       "nested": json.dumps({"x-api-key": SECRETS["header-key"]}), "word": "task-12345"})
+    text = json.dumps(
+        {
+            "h": f"Bearer {SECRETS['anthropic-oauth']}",
+            "x-api-key": SECRETS["header-key"],
+            "nested": json.dumps({"x-api-key": SECRETS["header-key"]}),
+            "word": "task-12345",
+        }
+    )
     once = redact_text(text)
     assert redact_text(once) == once
     decoded = json.loads(once)
     assert decoded["word"] == "task-12345"
     assert decoded["h"] == f"Bearer [REDACTED:anthropic-oauth:{fingerprint(SECRETS['anthropic-oauth'])}]"
-    assert json.loads(decoded["nested"]) == {"x-api-key": f"[REDACTED:header-key:{fingerprint(SECRETS['header-key'])}]"}
+    assert json.loads(decoded["nested"]) == {
+        "x-api-key": f"[REDACTED:header-key:{fingerprint(SECRETS['header-key'])}]"
+    }

@@ -101,7 +101,9 @@ def test_copytruncate_rotation(setup: tuple[Path, Path, WatcherProcess]) -> None
     assert wait_for_query(db, IDS_SQL, want) == want
     # the truncated file was read again from its start, as a new source
     assert query(
-        db, "select offset_bytes, lines_read from sources where path = ? order by source_id desc limit 1", [str(f)]
+        db,
+        "select offset_bytes, lines_read from sources where path = ? order by source_id desc limit 1",
+        [str(f)],
     ) == [(len(new.encode()), 2)]
     assert query(db, "select count(*) from quarantine") == [(0,)]
 
@@ -145,17 +147,24 @@ def test_new_files_of_other_formats_are_followed(setup: tuple[Path, Path, Watche
     sub = logs / "proxy"
     sub.mkdir()
     append(logs / "callbacks.jsonl", "".join(callback_row(f"call-{i}", i) for i in range(3)))
-    append(sub / "proxy_stdout.log", "INFO:     Started server process [1]\n" + "".join(proxy_line(i) for i in range(4)))
+    append(
+        sub / "proxy_stdout.log",
+        "INFO:     Started server process [1]\n" + "".join(proxy_line(i) for i in range(4)),
+    )
     assert wait_for_query(db, "select count(*) from callback_events", [(3,)]) == [(3,)]
     assert wait_for_query(db, "select count(*) from proxy_events", [(4,)]) == [(4,)]
     assert query(db, "select format from sources order by format") == [
-        ("callback-lines",), ("proxy-lines",), ("spend-lines",)
+        ("callback-lines",),
+        ("proxy-lines",),
+        ("spend-lines",),
     ]
     assert query(db, "select count(*) from quarantine") == [(0,)]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_stops_cleanly_with_a_consistent_store(setup: tuple[Path, Path, WatcherProcess], sig: int) -> None:
+def test_signal_stops_cleanly_with_a_consistent_store(
+    setup: tuple[Path, Path, WatcherProcess], sig: int
+) -> None:
     logs, db, w = setup
     _started(w)
     f = logs / "spend.jsonl"
@@ -187,8 +196,11 @@ def test_signal_stops_cleanly_with_a_consistent_store(setup: tuple[Path, Path, W
     assert offset is not None and data[offset - 1 : offset] == b"\n"
     assert {json.loads(line)["request_id"] for line in data[:offset].splitlines()} == got
     # a one-shot run afterwards reads exactly the rest
-    subprocess.run([sys.executable, "-m", "analyzer", "ingest", "--db", str(db), str(logs)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "analyzer", "ingest", "--db", str(db), str(logs)],
+        check=True,
+        capture_output=True,
+    )
     assert query(db, IDS_SQL) == rows(*written)
     assert query(db, "select sum(duplicates) from sources") == [(0,)]
 
@@ -210,8 +222,12 @@ def test_readers_while_the_watcher_writes(setup: tuple[Path, Path, WatcherProces
     outs: list[subprocess.CompletedProcess[str]] = []
     try:
         while t.is_alive() or not outs:
-            p = subprocess.run([sys.executable, "-m", "analyzer", *reader, "--db", str(db)], capture_output=True,
-                               text=True, timeout=120)
+            p = subprocess.run(
+                [sys.executable, "-m", "analyzer", *reader, "--db", str(db)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             outs.append(p)
     finally:
         t.join()

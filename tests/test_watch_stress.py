@@ -87,7 +87,10 @@ def test_exactly_once_under_rotation_truncation_and_kill9(tmp_path: Path) -> Non
     try:
         while n < RECORDS:
             w = rng.choice(writers)
-            batch = [(f"st-{i:06d}", spend_row(f"st-{i:06d}", i)) for i in range(n, min(n + rng.randint(1, 40), RECORDS))]
+            batch = [
+                (f"st-{i:06d}", spend_row(f"st-{i:06d}", i))
+                for i in range(n, min(n + rng.randint(1, 40), RECORDS))
+            ]
             n += len(batch)
             w.write(batch)
             written.extend(rid for rid, _ in batch)
@@ -120,7 +123,12 @@ def test_exactly_once_under_rotation_truncation_and_kill9(tmp_path: Path) -> Non
                 gzip_file(p)
                 gzips += 1
             # draw every random number on every step, so the sequence does not depend on timing
-            kill_roll, restart_roll, kill_after, pause = rng.random(), rng.random(), rng.uniform(0, 0.3), rng.uniform(0, 0.004)
+            kill_roll, restart_roll, kill_after, pause = (
+                rng.random(),
+                rng.random(),
+                rng.uniform(0, 0.3),
+                rng.uniform(0, 0.004),
+            )
             if watcher.alive() and kill_roll < 0.02:
                 time.sleep(kill_after)  # let it get busy, then kill it at a random moment
                 watcher.proc.kill()  # type: ignore[union-attr]
@@ -136,12 +144,23 @@ def test_exactly_once_under_rotation_truncation_and_kill9(tmp_path: Path) -> Non
     finally:
         rc = watcher.stop()
     assert rc == 0, watcher.log.read_text()[-3000:]
-    print(f"kills={kills} renames={renames} copytruncates={copytruncates} truncates={truncates} gzips={gzips}")
+    print(
+        f"kills={kills} renames={renames} copytruncates={copytruncates} truncates={truncates} gzips={gzips}"
+    )
     assert kills >= 3 and renames >= 2 and copytruncates >= 2 and truncates >= 2 and gzips >= 1, (
-        kills, renames, copytruncates, truncates, gzips)
+        kills,
+        renames,
+        copytruncates,
+        truncates,
+        gzips,
+    )
     # the final catch-up run (one-shot), as after a crash with nothing left running
-    done = subprocess.run([sys.executable, "-m", "analyzer", "ingest", "--json", "--db", str(db), str(logs)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "analyzer", "ingest", "--json", "--db", str(db), str(logs)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert not [s for s in json.loads(done.stdout)["sources"] if s["error"]]
     assert "Traceback" not in watcher.log.read_text()

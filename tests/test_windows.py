@@ -59,8 +59,12 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def spans(df: Any) -> list[tuple[str, str, bool, int]]:
     return [
-        (r["window_start"].strftime("%m-%d %H:%M:%S.%f")[:-3], r["window_end"].strftime("%m-%d %H:%M:%S.%f")[:-3],
-         r["is_gap"], r["requests"])
+        (
+            r["window_start"].strftime("%m-%d %H:%M:%S.%f")[:-3],
+            r["window_end"].strftime("%m-%d %H:%M:%S.%f")[:-3],
+            r["is_gap"],
+            r["requests"],
+        )
         for r in df.iter_rows(named=True)
     ]
 
@@ -79,8 +83,11 @@ def test_exactly_five_hours_is_not_a_break(con: duckdb.DuckDBPyConnection) -> No
         ("03-04 15:00:00.000", "03-04 20:00:00.000", False, 1),
         ("03-04 20:00:00.000", "03-05 01:00:00.000", False, 1),
     ]
-    assert df["actual_end"].to_list() == [ts("2025-03-04 15:00:00"), ts("2025-03-04 15:00:00.001"),
-                                          ts("2025-03-04 20:00:00.001")]
+    assert df["actual_end"].to_list() == [
+        ts("2025-03-04 15:00:00"),
+        ts("2025-03-04 15:00:00.001"),
+        ts("2025-03-04 20:00:00.001"),
+    ]
 
 
 def test_gap_block_and_hour_flooring(con: duckdb.DuckDBPyConnection) -> None:
@@ -140,8 +147,10 @@ def test_per_key_split(con: duckdb.DuckDBPyConnection) -> None:
     now = ts("2025-03-10 00:00:00")
     per_key = windows.windows(con, by="key", now=now)
     assert per_key.columns[0] == "key_hash"
-    assert [(r["key_hash"], r["window_start"], r["requests"], r["input_tokens"])
-            for r in per_key.iter_rows(named=True)] == [
+    assert [
+        (r["key_hash"], r["window_start"], r["requests"], r["input_tokens"])
+        for r in per_key.iter_rows(named=True)
+    ] == [
         ("key-a", ts("2025-03-04 10:00:00"), 2, 5),
         ("key-b", ts("2025-03-04 12:00:00"), 1, 2),
         (None, ts("2025-03-04 14:00:00"), 1, 8),
@@ -157,10 +166,22 @@ def test_per_key_split(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_active_flag_burn_rate_and_projection(con: duckdb.DuckDBPyConnection) -> None:
-    add(con, "2025-03-04 10:10:00", input_tokens=100, output_tokens=50, cache_creation_tokens=0,
-        cache_read_tokens=0)
-    add(con, "2025-03-04 10:40:00", input_tokens=200, output_tokens=250, cache_creation_tokens=0,
-        cache_read_tokens=0)
+    add(
+        con,
+        "2025-03-04 10:10:00",
+        input_tokens=100,
+        output_tokens=50,
+        cache_creation_tokens=0,
+        cache_read_tokens=0,
+    )
+    add(
+        con,
+        "2025-03-04 10:40:00",
+        input_tokens=200,
+        output_tokens=250,
+        cache_creation_tokens=0,
+        cache_read_tokens=0,
+    )
     # 600 tokens over 30 minutes = 20 tokens/min; at 11:00, 240 minutes are left
     df = windows.windows(con, now=ts("2025-03-04 11:00:00"), plan="pro")
     r = df.row(0, named=True)
@@ -183,7 +204,11 @@ def test_active_flag_burn_rate_and_projection(con: duckdb.DuckDBPyConnection) ->
     act = windows.active_window(con, now=ts("2025-03-04 11:00:00"))
     assert act is not None
     assert (act["window_start"], act["requests"], act["reset_source"], act["remaining_minutes"]) == (
-        ts("2025-03-04 10:00:00"), 2, "estimate", 240.0)
+        ts("2025-03-04 10:00:00"),
+        2,
+        "estimate",
+        240.0,
+    )
     assert windows.active_window(con, now=ts("2025-03-04 16:00:00")) is None
 
 
@@ -192,27 +217,47 @@ def test_single_timestamp_window_has_no_burn_rate(con: duckdb.DuckDBPyConnection
     add(con, "2025-03-04 10:10:00")
     r = windows.windows(con, now=ts("2025-03-04 10:20:00")).row(0, named=True)
     assert (r["is_active"], r["requests"], r["tokens_per_minute"], r["projected_total_tokens"]) == (
-        True, 2, None, None)
+        True,
+        2,
+        None,
+        None,
+    )
 
 
 def test_official_headers_are_reported_beside_the_estimate(con: duckdb.DuckDBPyConnection) -> None:
-    add(con, "2025-03-04 10:10:00", rl_5h_reset=ts("2025-03-04 14:20:00"), rl_5h_utilization=0.25,
-        rl_5h_status="allowed")
-    add(con, "2025-03-04 11:10:00", rl_5h_reset=ts("2025-03-04 14:20:00"), rl_5h_utilization=0.5,
-        rl_5h_status="allowed_warning")
+    add(
+        con,
+        "2025-03-04 10:10:00",
+        rl_5h_reset=ts("2025-03-04 14:20:00"),
+        rl_5h_utilization=0.25,
+        rl_5h_status="allowed",
+    )
+    add(
+        con,
+        "2025-03-04 11:10:00",
+        rl_5h_reset=ts("2025-03-04 14:20:00"),
+        rl_5h_utilization=0.5,
+        rl_5h_status="allowed_warning",
+    )
     add(con, "2025-03-04 11:20:00")  # no headers (streamed): the latest logged value still wins
     add(con, "2025-03-05 09:00:00")
     df = windows.windows(con, now=ts("2025-03-04 12:00:00"))
     first, gap, second = df.iter_rows(named=True)
     assert (first["official_5h_reset"], first["official_5h_utilization"], first["official_5h_status"]) == (
-        ts("2025-03-04 14:20:00"), 0.5, "allowed_warning")
+        ts("2025-03-04 14:20:00"),
+        0.5,
+        "allowed_warning",
+    )
     assert (first["reset_at"], first["reset_source"]) == (ts("2025-03-04 14:20:00"), "official")
     assert gap["is_gap"] and (second["official_5h_reset"], second["reset_source"]) == (None, "estimate")
     assert (second["reset_at"]) == ts("2025-03-05 14:00:00")
     act = windows.active_window(con, now=ts("2025-03-04 12:00:00"))
     assert act is not None
     assert (act["reset_at"], act["reset_source"], act["official_5h_utilization"]) == (
-        ts("2025-03-04 14:20:00"), "official", 0.5)
+        ts("2025-03-04 14:20:00"),
+        "official",
+        0.5,
+    )
 
 
 def test_only_successful_requests_count_and_billing_filter(con: duckdb.DuckDBPyConnection) -> None:
@@ -224,9 +269,11 @@ def test_only_successful_requests_count_and_billing_filter(con: duckdb.DuckDBPyC
     sub = windows.windows(con, now=now, billing=["subscription"])
     api = windows.windows(con, now=now, billing="api")
     assert [(r["window_start"], r["requests"]) for r in sub.iter_rows(named=True)] == [
-        (ts("2025-03-04 10:00:00"), 1)]
+        (ts("2025-03-04 10:00:00"), 1)
+    ]
     assert [(r["window_start"], r["input_tokens"]) for r in api.iter_rows(named=True)] == [
-        (ts("2025-03-04 11:00:00"), 7)]
+        (ts("2025-03-04 11:00:00"), 7)
+    ]
 
 
 def test_since_until_select_overlapping_windows(con: duckdb.DuckDBPyConnection) -> None:
@@ -235,10 +282,14 @@ def test_since_until_select_overlapping_windows(con: duckdb.DuckDBPyConnection) 
     now = ts("2025-03-10 00:00:00")
     df = windows.windows(con, now=now, since="2025-03-04T14:00:00+00:00")
     assert [(r["window_start"], r["is_gap"]) for r in df.iter_rows(named=True)] == [
-        (ts("2025-03-04 10:00:00"), False), (ts("2025-03-04 15:10:00"), True), (ts("2025-03-05 10:00:00"), False)]
+        (ts("2025-03-04 10:00:00"), False),
+        (ts("2025-03-04 15:10:00"), True),
+        (ts("2025-03-05 10:00:00"), False),
+    ]
     df = windows.windows(con, now=now, since=ts("2025-03-04 15:00:00"), until=ts("2025-03-05 10:00:00"))
     assert [(r["window_start"], r["is_gap"]) for r in df.iter_rows(named=True)] == [
-        (ts("2025-03-04 15:10:00"), True)]
+        (ts("2025-03-04 15:10:00"), True)
+    ]
 
 
 def test_empty_store(con: duckdb.DuckDBPyConnection) -> None:
@@ -253,14 +304,25 @@ def test_empty_store(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _window_totals(con: duckdb.DuckDBPyConnection, day: str, io: int, cache: int) -> None:
-    add(con, f"{day} 10:00:00", input_tokens=io // 2, output_tokens=io - io // 2, cache_creation_tokens=0,
-        cache_read_tokens=cache)
+    add(
+        con,
+        f"{day} 10:00:00",
+        input_tokens=io // 2,
+        output_tokens=io - io // 2,
+        cache_creation_tokens=0,
+        cache_read_tokens=cache,
+    )
 
 
 def test_limits_max_and_p90(con: duckdb.DuckDBPyConnection) -> None:
     # completed windows (io, cache): the max rule uses totals incl. cache, p90 uses input + output
-    for day, io, cache in [("2025-03-01", 10_000, 500_000), ("2025-03-02", 12_000, 0), ("2025-03-03", 84_000, 0),
-                           ("2025-03-04", 90_000, 0), ("2025-03-05", 50_000, 0)]:
+    for day, io, cache in [
+        ("2025-03-01", 10_000, 500_000),
+        ("2025-03-02", 12_000, 0),
+        ("2025-03-03", 84_000, 0),
+        ("2025-03-04", 90_000, 0),
+        ("2025-03-05", 50_000, 0),
+    ]:
         _window_totals(con, day, io, cache)
     now = ts("2025-03-05 11:00:00")  # the 2025-03-05 window is active: excluded
     df = windows.windows(con, now=now, plan="max")
@@ -268,17 +330,27 @@ def test_limits_max_and_p90(con: duckdb.DuckDBPyConnection) -> None:
     assert window_limit(df, "max", now=now)[0] == 510_000
     assert df["limit_tokens"].unique().to_list() == [510_000]
     assert df["limit_measure"].unique().to_list() == ["total_tokens"]
-    assert df.filter(~df["is_gap"])["percent_of_limit"].to_list() == pytest.approx([100.0, 12_000 / 510_000 * 100,
-                                                              84_000 / 510_000 * 100, 90_000 / 510_000 * 100,
-                                                              50_000 / 510_000 * 100])
+    assert df.filter(~df["is_gap"])["percent_of_limit"].to_list() == pytest.approx(
+        [
+            100.0,
+            12_000 / 510_000 * 100,
+            84_000 / 510_000 * 100,
+            90_000 / 510_000 * 100,
+            50_000 / 510_000 * 100,
+        ]
+    )
     # p90: only 84k and 90k reach 95 % of a known limit (19k/88k/220k/880k) -> quantiles([84k, 90k], n=10)[-1]
     tokens, label = window_limit(df, "p90", now=now)
     assert tokens == 94_200 and "near a known limit" in label
     # none near a known limit: all completed windows of the last 8 days
     tokens, label = window_limit(df.filter(df["io_tokens"] < 80_000), "p90", now=now)
-    assert tokens == 19_000 and "completed windows" in label  # quantiles([10k, 12k], n=10)[-1] = 13.4k < floor
+    assert (
+        tokens == 19_000 and "completed windows" in label
+    )  # quantiles([10k, 12k], n=10)[-1] = 13.4k < floor
     assert window_limit(df, "p90", now=ts("2025-04-01 00:00:00")) == (
-        19_000, "p90: no completed window in the last 8 days, floor 19,000 (estimate)")
+        19_000,
+        "p90: no completed window in the last 8 days, floor 19,000 (estimate)",
+    )
     assert window_limit(df, "max20")[0] == 220_000 and "unofficial" in window_limit(df, "max20")[1]
     assert window_limit(df, 123_456)[0] == 123_456
     with pytest.raises(ValueError):
@@ -289,9 +361,17 @@ def test_limits_max_and_p90(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_plan_presets_are_editable(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(windows.PLAN_LIMITS, "pro", windows.PlanLimit(tokens=40_000, cost_usd=18.0, messages=250))
-    add(con, "2025-03-04 10:00:00", input_tokens=10_000, output_tokens=0, cache_creation_tokens=0,
-        cache_read_tokens=0)
+    monkeypatch.setitem(
+        windows.PLAN_LIMITS, "pro", windows.PlanLimit(tokens=40_000, cost_usd=18.0, messages=250)
+    )
+    add(
+        con,
+        "2025-03-04 10:00:00",
+        input_tokens=10_000,
+        output_tokens=0,
+        cache_creation_tokens=0,
+        cache_read_tokens=0,
+    )
     df = windows.windows(con, now=ts("2025-03-10 00:00:00"), plan="pro")
     assert (df["limit_tokens"][0], df["percent_of_limit"][0]) == (40_000, 25.0)
 
@@ -304,13 +384,17 @@ def test_weekly_calendar_weeks(con: duckdb.DuckDBPyConnection) -> None:
     add(con, "2025-03-03 00:30:00", input_tokens=2)  # Monday
     add(con, "2025-03-09 23:30:00", input_tokens=4)  # Sunday UTC; Monday 00:30 in Berlin
     utc = windows.weekly(con, now=ts("2025-03-05 00:00:00"))
-    assert [(r["period_start"], r["period_end"], r["anchor"], r["requests"], r["input_tokens"], r["is_current"])
-            for r in utc.iter_rows(named=True)] == [
+    assert [
+        (r["period_start"], r["period_end"], r["anchor"], r["requests"], r["input_tokens"], r["is_current"])
+        for r in utc.iter_rows(named=True)
+    ] == [
         (ts("2025-02-24 00:00:00"), ts("2025-03-03 00:00:00"), "calendar week (estimate)", 1, 1, False),
         (ts("2025-03-03 00:00:00"), ts("2025-03-10 00:00:00"), "calendar week (estimate)", 2, 6, True),
     ]
     berlin = windows.weekly(con, tz="Europe/Berlin", now=ts("2025-03-05 00:00:00"))
-    assert [(r["period_start"], r["period_end"], r["input_tokens"]) for r in berlin.iter_rows(named=True)] == [
+    assert [
+        (r["period_start"], r["period_end"], r["input_tokens"]) for r in berlin.iter_rows(named=True)
+    ] == [
         (ts("2025-03-02 23:00:00"), ts("2025-03-09 23:00:00"), 3),
         (ts("2025-03-09 23:00:00"), ts("2025-03-16 23:00:00"), 4),
     ]
@@ -321,34 +405,78 @@ def test_weekly_anchored_on_the_7d_reset_header(con: duckdb.DuckDBPyConnection) 
     reset = ts("2025-03-06 17:00:00")
     add(con, "2025-02-27 16:59:59", input_tokens=1)  # before reset - 7d: the period before
     add(con, "2025-02-27 17:00:00", input_tokens=2)  # the period ending at the reset starts here
-    add(con, "2025-03-05 09:00:00", input_tokens=4, rl_7d_reset=ts("2025-03-06 16:00:00"), rl_7d_utilization=0.3)
-    add(con, "2025-03-05 10:00:00", input_tokens=8, rl_7d_reset=reset, rl_7d_utilization=0.41,
-        rl_7d_status="allowed")
+    add(
+        con,
+        "2025-03-05 09:00:00",
+        input_tokens=4,
+        rl_7d_reset=ts("2025-03-06 16:00:00"),
+        rl_7d_utilization=0.3,
+    )
+    add(
+        con,
+        "2025-03-05 10:00:00",
+        input_tokens=8,
+        rl_7d_reset=reset,
+        rl_7d_utilization=0.41,
+        rl_7d_status="allowed",
+    )
     add(con, "2025-03-06 17:00:00", input_tokens=16)  # at the reset: the next period
     df = windows.weekly(con, now=ts("2025-03-05 12:00:00"))
-    assert [(r["period_start"], r["period_end"], r["anchor"], r["input_tokens"], r["official_7d_utilization"],
-             r["is_current"]) for r in df.iter_rows(named=True)] == [
+    assert [
+        (
+            r["period_start"],
+            r["period_end"],
+            r["anchor"],
+            r["input_tokens"],
+            r["official_7d_utilization"],
+            r["is_current"],
+        )
+        for r in df.iter_rows(named=True)
+    ] == [
         (ts("2025-02-20 17:00:00"), ts("2025-02-27 17:00:00"), "official 7d reset", 1, None, False),
         (ts("2025-02-27 17:00:00"), reset, "official 7d reset", 14, 0.41, True),
         (reset, ts("2025-03-13 17:00:00"), "official 7d reset", 16, None, False),
     ]
     assert df["official_7d_reset"][1] == reset
-    assert df["cost_usd"][1] == pytest.approx(14 * 3e-6 + 60 * 15e-6 + 900 * 3.75e-6 + 12_000 * 0.3e-6, abs=1e-12)
+    assert df["cost_usd"][1] == pytest.approx(
+        14 * 3e-6 + 60 * 15e-6 + 900 * 3.75e-6 + 12_000 * 0.3e-6, abs=1e-12
+    )
 
 
 # ------------------------------------------------------------------------------------------ the view
 
 
 def test_windows_5h_view_equals_windows(con: duckdb.DuckDBPyConnection) -> None:
-    times = ["2025-03-04 09:10:00", "2025-03-04 09:59:59.999", "2025-03-04 14:00:00", "2025-03-04 14:00:00.001",
-             "2025-03-04 23:30:00", "2025-03-05 04:30:00", "2025-03-05 04:30:00.001", "2025-03-06 12:00:00"]
+    times = [
+        "2025-03-04 09:10:00",
+        "2025-03-04 09:59:59.999",
+        "2025-03-04 14:00:00",
+        "2025-03-04 14:00:00.001",
+        "2025-03-04 23:30:00",
+        "2025-03-05 04:30:00",
+        "2025-03-05 04:30:00.001",
+        "2025-03-06 12:00:00",
+    ]
     for i, t in enumerate(times):
         add(con, t, input_tokens=i, output_tokens=2 * i, model="claude-opus-4-1-20250805" if i % 2 else None)
     add(con, "2025-03-05 05:00:00", model="no-such-model-9", model_group="no-such-model-9")
     assert refresh_window_bounds(con) == 7
-    cols = ["window_start", "window_end", "actual_end", "is_gap", "is_active", "requests", "input_tokens",
-            "output_tokens", "cache_creation_tokens", "cache_read_tokens", "total_tokens", "io_tokens",
-            "spend_usd", "cost_usd"]
+    cols = [
+        "window_start",
+        "window_end",
+        "actual_end",
+        "is_gap",
+        "is_active",
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_tokens",
+        "cache_read_tokens",
+        "total_tokens",
+        "io_tokens",
+        "spend_usd",
+        "cost_usd",
+    ]
     view = con.execute(f"select {', '.join(cols)} from windows_5h").fetchall()
     lib = windows.windows(con).select(cols).rows()
     assert len(view) == len(lib) == 7
@@ -362,8 +490,16 @@ def test_windows_5h_view_equals_windows(con: duckdb.DuckDBPyConnection) -> None:
 def test_read_only_connection_gives_the_same_windows(tmp_path: Path) -> None:
     path = tmp_path / "ro.duckdb"
     c = db.connect(path)
-    add(c, "2025-03-04 10:10:00", model="claude-haiku-4-5-20251001", input_tokens=1000, output_tokens=100,
-        cache_creation_tokens=0, cache_read_tokens=0, rl_7d_reset=ts("2025-03-06 17:00:00"))
+    add(
+        c,
+        "2025-03-04 10:10:00",
+        model="claude-haiku-4-5-20251001",
+        input_tokens=1000,
+        output_tokens=100,
+        cache_creation_tokens=0,
+        cache_read_tokens=0,
+        rl_7d_reset=ts("2025-03-06 17:00:00"),
+    )
     add(c, "2025-03-04 18:00:00")
     now = ts("2025-03-10 00:00:00")
     writable = windows.windows(c, now=now)

@@ -55,8 +55,14 @@ def request_stream(seed: int = 20251006) -> list[dict[str, Any]]:
     times.append(t5)
     cur = t5 + timedelta(minutes=1, milliseconds=1)  # next hour
     times.append(cur)
-    gaps = [timedelta(minutes=40), timedelta(hours=2), timedelta(hours=5), timedelta(hours=6, minutes=13),
-            timedelta(hours=14, minutes=2, seconds=7), timedelta(hours=4, minutes=59, seconds=59)]
+    gaps = [
+        timedelta(minutes=40),
+        timedelta(hours=2),
+        timedelta(hours=5),
+        timedelta(hours=6, minutes=13),
+        timedelta(hours=14, minutes=2, seconds=7),
+        timedelta(hours=4, minutes=59, seconds=59),
+    ]
     while len(times) < 320:
         burst = rng.randint(5, 40)
         for _ in range(burst):
@@ -87,7 +93,12 @@ def request_stream(seed: int = 20251006) -> list[dict[str, Any]]:
 
 def spend_log_row(e: dict[str, Any]) -> dict[str, Any]:
     """A LiteLLM_SpendLogs row as LiteLLM exports it (litellm-logs.md section 1)."""
-    inp, out, cw, cr = e["input_tokens"], e["output_tokens"], e["cache_creation_tokens"], e["cache_read_tokens"]
+    inp, out, cw, cr = (
+        e["input_tokens"],
+        e["output_tokens"],
+        e["cache_creation_tokens"],
+        e["cache_read_tokens"],
+    )
     pi, po, pw, pr = LIST_PRICES[e["model"]]
     prompt = inp + cw + cr  # LiteLLM's prompt_tokens include cache tokens
     usage = {
@@ -220,8 +231,15 @@ def test_windows_match_ccusage_blocks(tmp_path: Path) -> None:
                 "actualEndTime": b["actualEndTime"],
                 "isGap": b["isGap"],
                 "entries": b["entries"],
-                "tokenCounts": {k: b["tokenCounts"][k] for k in (
-                    "inputTokens", "outputTokens", "cacheCreationInputTokens", "cacheReadInputTokens")},
+                "tokenCounts": {
+                    k: b["tokenCounts"][k]
+                    for k in (
+                        "inputTokens",
+                        "outputTokens",
+                        "cacheCreationInputTokens",
+                        "cacheReadInputTokens",
+                    )
+                },
                 "totalTokens": b["totalTokens"],
                 "models": sorted(b["models"]),
                 "isActive": b["isActive"],
@@ -238,7 +256,9 @@ def test_windows_match_ccusage_blocks(tmp_path: Path) -> None:
     ours_cost = {(_iso_ms(r["window_start"]), r["is_gap"]): r["cost_usd"] for r in ours.iter_rows(named=True)}
     diffs = [abs(ours_cost[(b["startTime"], b["isGap"])] - float(b["costUSD"])) for b in theirs]
     assert max(diffs) < MAX_COST_DIFF_USD
-    assert sum(ours_cost.values()) == pytest.approx(sum(float(b["costUSD"]) for b in theirs), abs=MAX_COST_DIFF_USD)
+    assert sum(ours_cost.values()) == pytest.approx(
+        sum(float(b["costUSD"]) for b in theirs), abs=MAX_COST_DIFF_USD
+    )
 
     # the documented view, refreshed by the ingest hook, says the same
     view = con.execute(

@@ -69,7 +69,7 @@ def detect(head: bytes) -> Format | None:
         try:
             rec = json.loads(s)
         except ValueError:
-            if ln is lines[-1] and "\n" not in text.rstrip("\r\n")[-len(ln):] and len(ln) > 4096:
+            if ln is lines[-1] and "\n" not in text.rstrip("\r\n")[-len(ln) :] and len(ln) > 4096:
                 # A single line longer than the head: sniff its top-level keys instead of parsing it.
                 keys = dict.fromkeys(re.findall(r'"([A-Za-z_]+)"\s*:', s[:65536]), 1)
                 kind = kind_of_record(keys)

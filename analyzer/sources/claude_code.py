@@ -38,10 +38,29 @@ if TYPE_CHECKING:
 SOURCES = ("litellm_only", "both", "direct_only")
 
 _ENTRY_COLUMNS = (
-    "message_id", "request_id", "session_id", "project", "cwd", "version", "model", "started_at", "status",
-    "input_tokens", "output_tokens", "cache_creation_tokens", "cache_creation_1h_tokens", "cache_read_tokens",
-    "total_tokens", "cost_usd", "error_text", "limit_reset_at", "line_uuid", "source_id", "source_path",
-    "source_line", "ingested_at",
+    "message_id",
+    "request_id",
+    "session_id",
+    "project",
+    "cwd",
+    "version",
+    "model",
+    "started_at",
+    "status",
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_tokens",
+    "cache_creation_1h_tokens",
+    "cache_read_tokens",
+    "total_tokens",
+    "cost_usd",
+    "error_text",
+    "limit_reset_at",
+    "line_uuid",
+    "source_id",
+    "source_path",
+    "source_line",
+    "ingested_at",
 )
 
 
@@ -129,15 +148,13 @@ def merge_after_litellm(con: duckdb.DuckDBPyConnection, id_column: str) -> None:
 
 
 def limit_resets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """"Usage limit reached" messages Claude Code logged, oldest first: dicts with logged_at, reset_at (the
+    """ "Usage limit reached" messages Claude Code logged, oldest first: dicts with logged_at, reset_at (the
     official reset Anthropic announced, UTC), session_id, project."""
     rows = con.execute(
         "select started_at, limit_reset_at, session_id, project from transcript_entries "
         "where limit_reset_at is not null order by started_at, entry_key"
     ).fetchall()
-    return [
-        {"logged_at": _utc(a), "reset_at": _utc(b), "session_id": s, "project": p} for a, b, s, p in rows
-    ]
+    return [{"logged_at": _utc(a), "reset_at": _utc(b), "session_id": s, "project": p} for a, b, s, p in rows]
 
 
 def _utc(value: Any) -> Any:
@@ -184,14 +201,22 @@ def source_split(
     else:
         from ..windows import windows
 
-        w = windows(con).filter(~pl.col("is_gap")).select(
-            pl.col("window_start").alias("period_start"),
-            pl.col("window_end").alias("period_end"),
-            pl.col("first_request"),
+        w = (
+            windows(con)
+            .filter(~pl.col("is_gap"))
+            .select(
+                pl.col("window_start").alias("period_start"),
+                pl.col("window_end").alias("period_end"),
+                pl.col("first_request"),
+            )
         )
-        df = df.sort("started_at").join_asof(
-            w.sort("first_request"), left_on="started_at", right_on="first_request", strategy="backward"
-        ).drop("first_request")
+        df = (
+            df.sort("started_at")
+            .join_asof(
+                w.sort("first_request"), left_on="started_at", right_on="first_request", strategy="backward"
+            )
+            .drop("first_request")
+        )
     tokens = ["input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens"]
     periods = df.select("period_start", "period_end").unique()
     grid = periods.join(pl.DataFrame({"source": list(SOURCES)}), how="cross")

@@ -29,34 +29,70 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 # Physical column order of "LiteLLM_SpendLogs" after all litellm-proxy-extras migrations.
 CSV_COLUMNS = [
-    "request_id", "call_type", "api_key", "spend", "total_tokens", "prompt_tokens", "completion_tokens",
-    "startTime", "endTime", "completionStartTime", "model", "model_id", "model_group", "custom_llm_provider",
-    "api_base", "user", "metadata", "cache_hit", "cache_key", "request_tags", "team_id", "end_user",
-    "requester_ip_address", "messages", "response", "proxy_server_request", "session_id", "status",
-    "mcp_namespaced_tool_name", "organization_id", "agent_id", "request_duration_ms", "created_at",
-    "updated_at", "litellm_call_id", "billing_agent_id",
+    "request_id",
+    "call_type",
+    "api_key",
+    "spend",
+    "total_tokens",
+    "prompt_tokens",
+    "completion_tokens",
+    "startTime",
+    "endTime",
+    "completionStartTime",
+    "model",
+    "model_id",
+    "model_group",
+    "custom_llm_provider",
+    "api_base",
+    "user",
+    "metadata",
+    "cache_hit",
+    "cache_key",
+    "request_tags",
+    "team_id",
+    "end_user",
+    "requester_ip_address",
+    "messages",
+    "response",
+    "proxy_server_request",
+    "session_id",
+    "status",
+    "mcp_namespaced_tool_name",
+    "organization_id",
+    "agent_id",
+    "request_duration_ms",
+    "created_at",
+    "updated_at",
+    "litellm_call_id",
+    "billing_agent_id",
 ]
 JSON_COLUMNS = ("metadata", "request_tags", "messages", "response", "proxy_server_request")
 TIME_COLUMNS = ("startTime", "endTime", "completionStartTime", "created_at", "updated_at")
-JSON_DEFAULTS = {"metadata": {}, "request_tags": [], "messages": {}, "response": {}, "proxy_server_request": {}}
+JSON_DEFAULTS = {
+    "metadata": {},
+    "request_tags": [],
+    "messages": {},
+    "response": {},
+    "proxy_server_request": {},
+}
 
 
 def parse_ts(v: object) -> datetime | None:
     if v in (None, ""):
         return None
     if isinstance(v, (int, float)):
-        return datetime.fromtimestamp(v, timezone.utc)
+        return datetime.fromtimestamp(v, UTC)
     dt = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
     if dt.tzinfo is None:
         # A naive value is taken as UTC, which is what Prisma does with a DateTime without offset.
-        dt = dt.replace(tzinfo=timezone.utc)
-    dt = dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    dt = dt.astimezone(UTC)
     return dt.replace(microsecond=(dt.microsecond // 1000) * 1000)  # timestamp(3)
 
 
@@ -109,7 +145,9 @@ def jsonb_text(v: object) -> str:
         return "[" + ", ".join(jsonb_text(x) for x in v) + "]"
     if isinstance(v, dict):
         items = sorted(v.items(), key=lambda kv: _jsonb_key(kv[0]))
-        return "{" + ", ".join(json.dumps(k, ensure_ascii=False) + ": " + jsonb_text(x) for k, x in items) + "}"
+        return (
+            "{" + ", ".join(json.dumps(k, ensure_ascii=False) + ": " + jsonb_text(x) for k, x in items) + "}"
+        )
     return json.dumps(str(v))
 
 
@@ -187,12 +225,21 @@ def main(argv: list[str] | None = None) -> int:
 
     (d / "spend_logs_list.json").write_text(json.dumps([api_row(r, False) for r in rows], indent=2) + "\n")
 
-    newest_first = sorted(rows, key=lambda r: parse_ts(r.get("startTime")) or datetime.min.replace(
-        tzinfo=timezone.utc), reverse=True)
+    newest_first = sorted(
+        rows,
+        key=lambda r: parse_ts(r.get("startTime")) or datetime.min.replace(tzinfo=UTC),
+        reverse=True,
+    )
     page_size = 50
     data = [api_row(r, True) for r in newest_first[:page_size]]
-    page = {"data": data, "total": len(rows), "page": 1, "page_size": page_size,
-            "total_pages": max(1, math.ceil(len(rows) / page_size)), "total_is_capped": False}
+    page = {
+        "data": data,
+        "total": len(rows),
+        "page": 1,
+        "page_size": page_size,
+        "total_pages": max(1, math.ceil(len(rows) / page_size)),
+        "total_is_capped": False,
+    }
     (d / "spend_logs_v2_page.json").write_text(json.dumps(page, indent=2) + "\n")
 
     with open(d / "spend_logs.csv", "w", encoding="utf-8", newline="") as f:

@@ -34,7 +34,7 @@ import re
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MARKER = re.compile(r"\[\[fake:([a-z_]+)\]\]")
@@ -131,7 +131,7 @@ def _ratelimit_headers(kind: str, n: int, rejected: bool = False) -> dict[str, s
             "anthropic-ratelimit-unified-overage-disabled-reason": "org_level_disabled",
         }
     if kind == "api_key":
-        reset = (datetime.fromtimestamp(BASE_EPOCH, timezone.utc) + timedelta(seconds=60)).strftime(
+        reset = (datetime.fromtimestamp(BASE_EPOCH, UTC) + timedelta(seconds=60)).strftime(
             "%Y-%m-%dT%H:%M:%SZ"
         )
         return {
@@ -179,7 +179,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") in ("", "/health"):
             self._send_json(200, {"ok": True}, {})
         else:
-            self._send_json(404, {"type": "error", "error": {"type": "not_found_error", "message": "Not found"}}, {})
+            self._send_json(
+                404, {"type": "error", "error": {"type": "not_found_error", "message": "Not found"}}, {}
+            )
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
@@ -200,7 +202,7 @@ class Handler(BaseHTTPRequestHandler):
             scenario = "overloaded" if "opus" in model else "ok"
         entry = {
             "n": rn,
-            "ts": datetime.now(timezone.utc).isoformat(),
+            "ts": datetime.now(UTC).isoformat(),
             "path": path,
             "model": model,
             "stream": bool(body.get("stream")),
@@ -226,8 +228,15 @@ class Handler(BaseHTTPRequestHandler):
         if not path.endswith("/v1/messages"):
             entry["status"] = 404
             self._record(entry)
-            self._send_json(404, {"type": "error", "error": {"type": "not_found_error", "message": "Not found"},
-                                  "request_id": rid}, {"request-id": rid})
+            self._send_json(
+                404,
+                {
+                    "type": "error",
+                    "error": {"type": "not_found_error", "message": "Not found"},
+                    "request_id": rid,
+                },
+                {"request-id": rid},
+            )
             return
 
         if scenario == "fail_once":
@@ -240,8 +249,11 @@ class Handler(BaseHTTPRequestHandler):
                 self._record(entry)
                 self._send_json(
                     500,
-                    {"type": "error", "error": {"type": "api_error", "message": "Internal server error"},
-                     "request_id": rid},
+                    {
+                        "type": "error",
+                        "error": {"type": "api_error", "message": "Internal server error"},
+                        "request_id": rid,
+                    },
                     {"request-id": rid, "x-should-retry": "true"},
                 )
                 return
@@ -250,7 +262,11 @@ class Handler(BaseHTTPRequestHandler):
             self._record(entry)
             self._send_json(
                 529,
-                {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}, "request_id": rid},
+                {
+                    "type": "error",
+                    "error": {"type": "overloaded_error", "message": "Overloaded"},
+                    "request_id": rid,
+                },
                 {"request-id": rid, "x-should-retry": "true"},
             )
             return
@@ -260,13 +276,16 @@ class Handler(BaseHTTPRequestHandler):
             if kind == "oauth":
                 msg = "This request would exceed your account's rate limit. Please try again later."
             else:
-                msg = ("This request would exceed your organization's rate limit of 2,000,000 input tokens per "
-                       "minute (org: 00000000-fake-org, model: " + model + "). For details, refer to: "
-                       "https://docs.claude.com/en/api/rate-limits.")
+                msg = (
+                    "This request would exceed your organization's rate limit of 2,000,000 input tokens per "
+                    "minute (org: 00000000-fake-org, model: " + model + "). For details, refer to: "
+                    "https://docs.claude.com/en/api/rate-limits."
+                )
             headers = {"request-id": rid, "retry-after": "2892", "x-should-retry": "false"}
             headers.update(_ratelimit_headers(kind, rn, rejected=True))
             self._send_json(
-                429, {"type": "error", "error": {"type": "rate_limit_error", "message": msg}, "request_id": rid},
+                429,
+                {"type": "error", "error": {"type": "rate_limit_error", "message": msg}, "request_id": rid},
                 headers,
             )
             return
@@ -281,11 +300,20 @@ class Handler(BaseHTTPRequestHandler):
         headers.update(_ratelimit_headers(kind, n))
 
         if not body.get("stream"):
-            self._send_json(200, {
-                "id": msg_id, "type": "message", "role": "assistant", "model": model,
-                "content": [{"type": "text", "text": reply}],
-                "stop_reason": "end_turn", "stop_sequence": None, "usage": usage,
-            }, headers)
+            self._send_json(
+                200,
+                {
+                    "id": msg_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [{"type": "text", "text": reply}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": usage,
+                },
+                headers,
+            )
             return
 
         # SSE stream; Connection: close marks the end of the body.
@@ -299,20 +327,49 @@ class Handler(BaseHTTPRequestHandler):
         start_usage = dict(usage, output_tokens=1)
         words = reply.split(" ")
         events = [
-            ("message_start", {"type": "message_start", "message": {
-                "id": msg_id, "type": "message", "role": "assistant", "model": model, "content": [],
-                "stop_reason": None, "stop_sequence": None, "usage": start_usage}}),
-            ("content_block_start", {"type": "content_block_start", "index": 0,
-                                     "content_block": {"type": "text", "text": ""}}),
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": msg_id,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": start_usage,
+                    },
+                },
+            ),
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            ),
             ("ping", {"type": "ping"}),
         ]
         for i, w in enumerate(words):
-            events.append(("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {
-                "type": "text_delta", "text": (w if i == 0 else " " + w)}}))
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": (w if i == 0 else " " + w)},
+                    },
+                )
+            )
         events += [
             ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                               "usage": {"output_tokens": usage["output_tokens"]}}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": usage["output_tokens"]},
+                },
+            ),
             ("message_stop", {"type": "message_stop"}),
         ]
         for ev, data in events:

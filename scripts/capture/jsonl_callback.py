@@ -34,13 +34,15 @@ class JsonlStandardPayloadLogger(CustomLogger):
     def _write(self, event: str, kwargs: dict) -> None:
         payload = kwargs.get("standard_logging_object")
         if payload is None:
-            _append({
-                "_capture_note": "no standard_logging_object",
-                "_event": event,
-                "litellm_call_id": kwargs.get("litellm_call_id"),
-                "call_type": kwargs.get("call_type"),
-                "model": kwargs.get("model"),
-            })
+            _append(
+                {
+                    "_capture_note": "no standard_logging_object",
+                    "_event": event,
+                    "litellm_call_id": kwargs.get("litellm_call_id"),
+                    "call_type": kwargs.get("call_type"),
+                    "model": kwargs.get("model"),
+                }
+            )
         else:
             _append(payload)
 

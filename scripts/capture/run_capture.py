@@ -29,7 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -61,8 +61,15 @@ OPUS_CD = "claude-opus-4-5-20251101"
 OAUTH_BETA = "oauth-2025-04-20,claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"
 APIKEY_BETA = "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"
 
-OUT_FILES = ("spend_logs.jsonl", "callbacks.jsonl", "proxy_stdout.log", "proxy_stderr.log",
-             "requests_sent.jsonl", "upstream_requests.jsonl", "spend_log_sink_errors.txt")
+OUT_FILES = (
+    "spend_logs.jsonl",
+    "callbacks.jsonl",
+    "proxy_stdout.log",
+    "proxy_stderr.log",
+    "requests_sent.jsonl",
+    "upstream_requests.jsonl",
+    "spend_log_sink_errors.txt",
+)
 
 
 def free_port() -> int:
@@ -105,6 +112,7 @@ def stop(proc: subprocess.Popen, name: str) -> None:
 # Requests
 # ---------------------------------------------------------------------------------------------
 
+
 def cc_headers(cred: str, session: str | None, litellm_key: bool = True) -> dict[str, str]:
     h = {
         "content-type": "application/json",
@@ -134,7 +142,9 @@ def cc_headers(cred: str, session: str | None, litellm_key: bool = True) -> dict
     return h
 
 
-def cc_body(model: str, text: str, session: str, cred: str, stream: bool = False, max_tokens: int = 32000) -> dict:
+def cc_body(
+    model: str, text: str, session: str, cred: str, stream: bool = False, max_tokens: int = 32000
+) -> dict:
     account = ACCOUNT_UUID if cred == "oauth" else ""
     return {
         "model": model,
@@ -142,11 +152,18 @@ def cc_body(model: str, text: str, session: str, cred: str, stream: bool = False
         "stream": stream,
         "system": [
             {"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude."},
-            {"type": "text", "text": "You are an interactive CLI tool that helps users with software engineering tasks.",
-             "cache_control": {"type": "ephemeral"}},
+            {
+                "type": "text",
+                "text": "You are an interactive CLI tool that helps users with software engineering tasks.",
+                "cache_control": {"type": "ephemeral"},
+            },
         ],
-        "messages": [{"role": "user", "content": [{"type": "text", "text": text,
-                                                   "cache_control": {"type": "ephemeral"}}]}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}],
+            }
+        ],
         "metadata": {"user_id": f"user_{USER_HASH}_account_{account}_session_{session}"},
     }
 
@@ -193,12 +210,22 @@ class Client:
         self.phase = phase
         self.seq = 0
 
-    def send(self, *, scenario: str, note: str, cred: str, route: str, model: str | None, body: dict,
-             headers: dict[str, str], session: str | None) -> dict:
+    def send(
+        self,
+        *,
+        scenario: str,
+        note: str,
+        cred: str,
+        route: str,
+        model: str | None,
+        body: dict,
+        headers: dict[str, str],
+        session: str | None,
+    ) -> dict:
         self.seq += 1
         data = json.dumps(body).encode()
         req = urllib.request.Request(self.base + route, data=data, method="POST", headers=headers)
-        sent_at = datetime.now(timezone.utc)
+        sent_at = datetime.now(UTC)
         t0 = time.monotonic()
         status, resp_headers, raw = None, {}, b""
         try:
@@ -236,100 +263,269 @@ class Client:
             "x_litellm_model_group": lower.get("x-litellm-model-group"),
             "x_litellm_attempted_fallbacks": lower.get("x-litellm-attempted-fallbacks"),
             "x_litellm_attempted_retries": lower.get("x-litellm-attempted-retries"),
-            "response_headers": {k: v for k, v in sorted(lower.items())
-                                 if k.startswith(("x-litellm", "llm_provider", "anthropic-", "request-id",
-                                                  "retry-after", "content-type"))},
+            "response_headers": {
+                k: v
+                for k, v in sorted(lower.items())
+                if k.startswith(
+                    ("x-litellm", "llm_provider", "anthropic-", "request-id", "retry-after", "content-type")
+                )
+            },
             "error": err,
             "request_headers": redact_headers(headers),
         }
         with open(self.log_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec) + "\n")
-        print(f"[{self.phase}{self.seq:02d}] {scenario:<22} {cred:<8} {route:<32} {str(model):<28} -> {status} "
-              f"{rec['response_id'] or ''} fb={rec['x_litellm_attempted_fallbacks']} "
-              f"rt={rec['x_litellm_attempted_retries']} mg={rec['x_litellm_model_group']}", file=sys.stderr)
+        print(
+            f"[{self.phase}{self.seq:02d}] {scenario:<22} {cred:<8} {route:<32} {str(model):<28} -> {status} "
+            f"{rec['response_id'] or ''} fb={rec['x_litellm_attempted_fallbacks']} "
+            f"rt={rec['x_litellm_attempted_retries']} mg={rec['x_litellm_model_group']}",
+            file=sys.stderr,
+        )
         time.sleep(0.3)  # keep start times distinct and ordered
         return rec
 
     # convenience wrappers -------------------------------------------------------------------
-    def messages(self, scenario: str, note: str, cred: str, model: str, text: str, session: str,
-                 stream: bool = False, route: str = "/v1/messages", litellm_key: bool = True,
-                 max_tokens: int = 32000) -> dict:
-        return self.send(scenario=scenario, note=note, cred=cred, route=route, model=model,
-                         body=cc_body(model, text, session, cred, stream, max_tokens),
-                         headers=cc_headers(cred, session, litellm_key), session=session)
+    def messages(
+        self,
+        scenario: str,
+        note: str,
+        cred: str,
+        model: str,
+        text: str,
+        session: str,
+        stream: bool = False,
+        route: str = "/v1/messages",
+        litellm_key: bool = True,
+        max_tokens: int = 32000,
+    ) -> dict:
+        return self.send(
+            scenario=scenario,
+            note=note,
+            cred=cred,
+            route=route,
+            model=model,
+            body=cc_body(model, text, session, cred, stream, max_tokens),
+            headers=cc_headers(cred, session, litellm_key),
+            session=session,
+        )
 
-    def count_tokens(self, scenario: str, cred: str, model: str, session: str,
-                     route: str = "/v1/messages/count_tokens") -> dict:
+    def count_tokens(
+        self, scenario: str, cred: str, model: str, session: str, route: str = "/v1/messages/count_tokens"
+    ) -> dict:
         body = {"model": model, "messages": [{"role": "user", "content": "count these tokens please"}]}
-        return self.send(scenario=scenario, note="Claude Code token count", cred=cred, route=route, model=model,
-                         body=body, headers=cc_headers(cred, session), session=session)
+        return self.send(
+            scenario=scenario,
+            note="Claude Code token count",
+            cred=cred,
+            route=route,
+            model=model,
+            body=body,
+            headers=cc_headers(cred, session),
+            session=session,
+        )
 
     def chat(self, scenario: str, note: str, model: str, text: str, stream: bool = False) -> dict:
-        body = {"model": model, "max_tokens": 256, "stream": stream, "user": "ci-bot",
-                "messages": [{"role": "system", "content": "You are a terse assistant."},
-                             {"role": "user", "content": text}]}
+        body = {
+            "model": model,
+            "max_tokens": 256,
+            "stream": stream,
+            "user": "ci-bot",
+            "messages": [
+                {"role": "system", "content": "You are a terse assistant."},
+                {"role": "user", "content": text},
+            ],
+        }
         if stream:
             body["stream_options"] = {"include_usage": True}
-        headers = {"content-type": "application/json", "authorization": f"Bearer {LITELLM_KEY}",
-                   "user-agent": "OpenAI/Python 1.99.0"}
-        return self.send(scenario=scenario, note=note, cred="none", route="/chat/completions", model=model,
-                         body=body, headers=headers, session=None)
+        headers = {
+            "content-type": "application/json",
+            "authorization": f"Bearer {LITELLM_KEY}",
+            "user-agent": "OpenAI/Python 1.99.0",
+        }
+        return self.send(
+            scenario=scenario,
+            note=note,
+            cred="none",
+            route="/chat/completions",
+            model=model,
+            body=body,
+            headers=headers,
+            session=None,
+        )
 
 
 def phase_a(c: Client) -> None:
     A, B, C, D = SESSIONS["A"], SESSIONS["B"], SESSIONS["C"], SESSIONS["D"]
     # Session A: subscription (OAuth) Claude Code client
-    c.messages("10_haiku_background", "quota probe at session start (max_tokens 1)", "oauth", HAIKU, "quota", A,
-               max_tokens=1)
+    c.messages(
+        "10_haiku_background",
+        "quota probe at session start (max_tokens 1)",
+        "oauth",
+        HAIKU,
+        "quota",
+        A,
+        max_tokens=1,
+    )
     c.count_tokens("extra_count_tokens", "oauth", SONNET, A)
     for i in range(3):
-        c.messages("1_oauth_nonstream", f"turn {i + 1}", "oauth", SONNET, f"Explain step {i + 1} of the build.", A)
+        c.messages(
+            "1_oauth_nonstream", f"turn {i + 1}", "oauth", SONNET, f"Explain step {i + 1} of the build.", A
+        )
     for i in range(2):
-        c.messages("2_oauth_stream", f"streamed turn {i + 1}", "oauth", SONNET, f"Stream answer {i + 1}.", A,
-                   stream=True)
-    c.messages("10_haiku_background", "title generation", "oauth", HAIKU,
-               "Please write a 5-10 word title for the conversation.", A, max_tokens=512)
-    c.messages("6_fallback_opus_to_sonnet", "opus 529 -> router fallback to sonnet", "oauth", OPUS_FB,
-               "Plan the refactor.", A)
-    c.messages("6_fallback_opus_to_sonnet", "streaming: opus 529 -> fallback", "oauth", OPUS_FB,
-               "Plan the refactor, streamed.", A, stream=True)
-    c.messages("7_retry_fail_once", "upstream 500 once, LiteLLM retries same deployment", "oauth", SONNET,
-               "Flaky request [[fake:fail_once]] A1", A)
-    c.messages("8_429_subscription", "429 rate_limit_error, subscription quota message", "oauth", SONNET,
-               "Over quota [[fake:rate_limit]] A1", A)
+        c.messages(
+            "2_oauth_stream",
+            f"streamed turn {i + 1}",
+            "oauth",
+            SONNET,
+            f"Stream answer {i + 1}.",
+            A,
+            stream=True,
+        )
+    c.messages(
+        "10_haiku_background",
+        "title generation",
+        "oauth",
+        HAIKU,
+        "Please write a 5-10 word title for the conversation.",
+        A,
+        max_tokens=512,
+    )
+    c.messages(
+        "6_fallback_opus_to_sonnet",
+        "opus 529 -> router fallback to sonnet",
+        "oauth",
+        OPUS_FB,
+        "Plan the refactor.",
+        A,
+    )
+    c.messages(
+        "6_fallback_opus_to_sonnet",
+        "streaming: opus 529 -> fallback",
+        "oauth",
+        OPUS_FB,
+        "Plan the refactor, streamed.",
+        A,
+        stream=True,
+    )
+    c.messages(
+        "7_retry_fail_once",
+        "upstream 500 once, LiteLLM retries same deployment",
+        "oauth",
+        SONNET,
+        "Flaky request [[fake:fail_once]] A1",
+        A,
+    )
+    c.messages(
+        "8_429_subscription",
+        "429 rate_limit_error, subscription quota message",
+        "oauth",
+        SONNET,
+        "Over quota [[fake:rate_limit]] A1",
+        A,
+    )
     # Session B: API-key Claude Code client (client x-api-key is not forwarded; deployment key is used)
     for i in range(2):
         c.messages("3_apikey_nonstream", f"turn {i + 1}", "api_key", SONNET, f"Review file {i + 1}.", B)
     c.messages("3_apikey_stream", "streamed turn", "api_key", SONNET, "Stream a review.", B, stream=True)
-    c.messages("10_haiku_background", "title generation", "api_key", HAIKU,
-               "Please write a 5-10 word title for the conversation.", B, max_tokens=512)
-    c.messages("8_429_apikey", "429 rate_limit_error, organization message", "api_key", SONNET,
-               "Over org limit [[fake:rate_limit]] B1", B)
+    c.messages(
+        "10_haiku_background",
+        "title generation",
+        "api_key",
+        HAIKU,
+        "Please write a 5-10 word title for the conversation.",
+        B,
+        max_tokens=512,
+    )
+    c.messages(
+        "8_429_apikey",
+        "429 rate_limit_error, organization message",
+        "api_key",
+        SONNET,
+        "Over org limit [[fake:rate_limit]] B1",
+        B,
+    )
     # /anthropic pass-through (all client headers forwarded, LiteLLM key dropped)
-    c.messages("5_passthrough_oauth", "pass-through with OAuth", "oauth", SONNET, "Pass-through hello.", C,
-               route="/anthropic/v1/messages")
-    c.messages("5_passthrough_oauth", "pass-through with OAuth, streamed", "oauth", SONNET,
-               "Pass-through stream.", C, stream=True, route="/anthropic/v1/messages")
-    c.messages("5_passthrough_apikey", "pass-through with API key", "api_key", SONNET, "Pass-through hello.", C,
-               route="/anthropic/v1/messages")
-    c.messages("5_passthrough_529", "pass-through opus -> upstream 529 (no fallback on pass-through)",
-               "api_key", OPUS_FB, "Pass-through overloaded.", C, route="/anthropic/v1/messages")
-    c.count_tokens("extra_passthrough_count_tokens", "oauth", SONNET, C, route="/anthropic/v1/messages/count_tokens")
+    c.messages(
+        "5_passthrough_oauth",
+        "pass-through with OAuth",
+        "oauth",
+        SONNET,
+        "Pass-through hello.",
+        C,
+        route="/anthropic/v1/messages",
+    )
+    c.messages(
+        "5_passthrough_oauth",
+        "pass-through with OAuth, streamed",
+        "oauth",
+        SONNET,
+        "Pass-through stream.",
+        C,
+        stream=True,
+        route="/anthropic/v1/messages",
+    )
+    c.messages(
+        "5_passthrough_apikey",
+        "pass-through with API key",
+        "api_key",
+        SONNET,
+        "Pass-through hello.",
+        C,
+        route="/anthropic/v1/messages",
+    )
+    c.messages(
+        "5_passthrough_529",
+        "pass-through opus -> upstream 529 (no fallback on pass-through)",
+        "api_key",
+        OPUS_FB,
+        "Pass-through overloaded.",
+        C,
+        route="/anthropic/v1/messages",
+    )
+    c.count_tokens(
+        "extra_passthrough_count_tokens", "oauth", SONNET, C, route="/anthropic/v1/messages/count_tokens"
+    )
     # OpenAI format
     c.chat("4_chat_completions", "OpenAI client, LiteLLM key in Authorization", SONNET, "Say hi.")
     c.chat("4_chat_completions", "OpenAI client, streamed", SONNET, "Say hi, streamed.", stream=True)
     c.chat("6_fallback_chat", "opus 529 -> fallback on /chat/completions", OPUS_FB, "Plan it.")
     # Cooldown: opus-4-5 deployment (policy InternalServerErrorAllowedFails: 0) fails, is cooled down,
     # and the next callers get "No deployments available" (RouterRateLimitError, 429)
-    c.messages("9_cooldown_trigger", "opus-4.5 529 -> deployment cooled down", "api_key", OPUS_CD,
-               "Deep analysis please.", D)
-    c.messages("9_cooldown_no_deployments", "same group while cooled down", "api_key", OPUS_CD,
-               "Deep analysis again.", D)
-    c.messages("9_cooldown_no_deployments", "another (OAuth) user hits the cooled-down group", "oauth", OPUS_CD,
-               "Deep analysis, OAuth user.", A)
+    c.messages(
+        "9_cooldown_trigger",
+        "opus-4.5 529 -> deployment cooled down",
+        "api_key",
+        OPUS_CD,
+        "Deep analysis please.",
+        D,
+    )
+    c.messages(
+        "9_cooldown_no_deployments",
+        "same group while cooled down",
+        "api_key",
+        OPUS_CD,
+        "Deep analysis again.",
+        D,
+    )
+    c.messages(
+        "9_cooldown_no_deployments",
+        "another (OAuth) user hits the cooled-down group",
+        "oauth",
+        OPUS_CD,
+        "Deep analysis, OAuth user.",
+        A,
+    )
     # Auth failure: OAuth token but no LiteLLM key
-    c.messages("extra_auth_failure", "OAuth token, no x-litellm-api-key (taken as the LiteLLM key, rejected)",
-               "oauth", SONNET, "No LiteLLM key.", C, route="/v1/messages", litellm_key=False)
+    c.messages(
+        "extra_auth_failure",
+        "OAuth token, no x-litellm-api-key (taken as the LiteLLM key, rejected)",
+        "oauth",
+        SONNET,
+        "No LiteLLM key.",
+        C,
+        route="/v1/messages",
+        litellm_key=False,
+    )
 
 
 def phase_b(c: Client) -> None:
@@ -337,38 +533,76 @@ def phase_b(c: Client) -> None:
     c.messages("1_oauth_nonstream", "prompts not stored", "oauth", SONNET, "Phase B turn 1.", E)
     c.messages("2_oauth_stream", "prompts not stored", "oauth", SONNET, "Phase B stream.", E, stream=True)
     c.messages("6_fallback_opus_to_sonnet", "prompts not stored", "oauth", OPUS_FB, "Phase B plan.", E)
-    c.messages("8_429_subscription", "prompts not stored", "oauth", SONNET, "Phase B quota [[fake:rate_limit]] E1", E)
+    c.messages(
+        "8_429_subscription", "prompts not stored", "oauth", SONNET, "Phase B quota [[fake:rate_limit]] E1", E
+    )
     c.messages("3_apikey_nonstream", "prompts not stored", "api_key", SONNET, "Phase B review.", F)
-    c.messages("10_haiku_background", "prompts not stored", "api_key", HAIKU,
-               "Please write a 5-10 word title for the conversation.", F, max_tokens=512)
-    c.messages("5_passthrough_oauth", "prompts not stored", "oauth", SONNET, "Phase B pass-through.", E,
-               route="/anthropic/v1/messages")
+    c.messages(
+        "10_haiku_background",
+        "prompts not stored",
+        "api_key",
+        HAIKU,
+        "Please write a 5-10 word title for the conversation.",
+        F,
+        max_tokens=512,
+    )
+    c.messages(
+        "5_passthrough_oauth",
+        "prompts not stored",
+        "oauth",
+        SONNET,
+        "Phase B pass-through.",
+        E,
+        route="/anthropic/v1/messages",
+    )
     c.chat("4_chat_completions", "prompts not stored", SONNET, "Phase B hi.")
 
 
 def run_phase(args, phase: str, store_prompts: bool, fake_base: str, out: Path, requests_path: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "DATABASE_URL",
-                        "STORE_PROMPTS_IN_SPEND_LOGS", "SPEND_LOGS_URL", "REDIS_HOST", "REDIS_URL")}
-    env.update({
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "LITELLM_LOG": "INFO",
-        "TZ": args.tz,
-        "FAKE_ANTHROPIC_BASE": fake_base,
-        "FAKE_DEPLOYMENT_ANTHROPIC_KEY": DEPLOYMENT_KEY,
-        "LITELLM_MASTER_KEY": LITELLM_KEY,
-        "ANTHROPIC_API_BASE": fake_base,  # the /anthropic pass-through target
-        "CCSTATS_CAPTURE_OUT": str(out),
-        "PYTHONUNBUFFERED": "1",
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_AUTH_TOKEN",
+            "DATABASE_URL",
+            "STORE_PROMPTS_IN_SPEND_LOGS",
+            "SPEND_LOGS_URL",
+            "REDIS_HOST",
+            "REDIS_URL",
+        )
+    }
+    env.update(
+        {
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LITELLM_LOG": "INFO",
+            "TZ": args.tz,
+            "FAKE_ANTHROPIC_BASE": fake_base,
+            "FAKE_DEPLOYMENT_ANTHROPIC_KEY": DEPLOYMENT_KEY,
+            "LITELLM_MASTER_KEY": LITELLM_KEY,
+            "ANTHROPIC_API_BASE": fake_base,  # the /anthropic pass-through target
+            "CCSTATS_CAPTURE_OUT": str(out),
+            "PYTHONUNBUFFERED": "1",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+        }
+    )
     if store_prompts:
         env["STORE_PROMPTS_IN_SPEND_LOGS"] = "True"
     litellm_bin = Path(args.venv) / "bin" / "litellm"
-    cmd = [str(litellm_bin), "--config", str(HERE / "litellm_config.yaml"), "--host", "127.0.0.1",
-           "--port", str(port), "--num_workers", "1"]
+    cmd = [
+        str(litellm_bin),
+        "--config",
+        str(HERE / "litellm_config.yaml"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num_workers",
+        "1",
+    ]
     print(f"phase {phase}: {' '.join(cmd)}", file=sys.stderr)
     with open(out / "proxy_stdout.log", "ab") as so, open(out / "proxy_stderr.log", "ab") as se:
         proc = subprocess.Popen(cmd, cwd=str(HERE), env=env, stdout=so, stderr=se, start_new_session=True)
@@ -385,8 +619,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Regenerate sample_logs/ from a real LiteLLM proxy.")
     ap.add_argument("--venv", default=os.environ.get("LITELLM_VENV", "/work/litellm-venv"))
     ap.add_argument("--out", default=str(REPO / "sample_logs"))
-    ap.add_argument("--tz", default="Europe/Berlin",
-                    help="TZ of the proxy process (its JSON log timestamps are local time without offset)")
+    ap.add_argument(
+        "--tz",
+        default="Europe/Berlin",
+        help="TZ of the proxy process (its JSON log timestamps are local time without offset)",
+    )
     ap.add_argument("--ready-timeout", type=float, default=90.0)
     ap.add_argument("--settle", type=float, default=4.0)
     ap.add_argument("--phases", default="AB")
@@ -399,8 +636,16 @@ def main(argv: list[str] | None = None) -> int:
 
     fport = free_port()
     fake = subprocess.Popen(
-        [sys.executable, str(HERE / "fake_anthropic.py"), "--port", str(fport), "--log",
-         str(out / "upstream_requests.jsonl")], start_new_session=True)
+        [
+            sys.executable,
+            str(HERE / "fake_anthropic.py"),
+            "--port",
+            str(fport),
+            "--log",
+            str(out / "upstream_requests.jsonl"),
+        ],
+        start_new_session=True,
+    )
     try:
         wait_http(f"http://127.0.0.1:{fport}/health", 15, fake)
         fake_base = f"http://127.0.0.1:{fport}"

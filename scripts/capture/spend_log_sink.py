@@ -28,7 +28,6 @@ import threading
 from datetime import date, datetime
 from pathlib import Path
 
-import litellm
 from litellm.proxy.db.db_spend_update_writer import DBSpendUpdateWriter
 from litellm.proxy.hooks.proxy_track_cost_callback import ProxyDBLogger
 

@@ -89,8 +89,13 @@ def callback_row(call_id: str, n: int = 0) -> str:
 def proxy_line(n: int, message: str = "POST /v1/messages HTTP/1.1 200") -> str:
     """One proxy JSON log line (json_logs: true); timestamps are local time without an offset."""
     ts = (BASE_TIME + timedelta(seconds=n)).replace(tzinfo=None).isoformat()
-    rec = {"message": f"{message} #{n}", "level": "INFO", "timestamp": ts, "component": "uvicorn.access",
-           "logger": "h11_impl.py:473"}
+    rec = {
+        "message": f"{message} #{n}",
+        "level": "INFO",
+        "timestamp": ts,
+        "component": "uvicorn.access",
+        "logger": "h11_impl.py:473",
+    }
     return json.dumps(rec) + "\n"
 
 
@@ -101,7 +106,9 @@ def append(path: Path, text: str) -> None:
 
 def write_in_pieces(path: Path, data: bytes, rng: random.Random, max_pieces: int = 4) -> None:
     """Append ``data`` with several write calls split at random byte positions (lines cut in the middle)."""
-    cuts = sorted(rng.sample(range(1, len(data)), min(max_pieces - 1, len(data) - 1))) if len(data) > 1 else []
+    cuts = (
+        sorted(rng.sample(range(1, len(data)), min(max_pieces - 1, len(data) - 1))) if len(data) > 1 else []
+    )
     with path.open("ab", buffering=0) as f:
         prev = 0
         for c in [*cuts, len(data)]:
@@ -148,15 +155,26 @@ class WatcherProcess:
 
     def start(self, timeout: float = 60) -> WatcherProcess:
         self._log_start = self.log.stat().st_size if self.log.exists() else 0
-        cmd = [sys.executable, "-m", "analyzer", "ingest", "--watch", "--db", str(self.db), *self.extra,
-               *map(str, self.paths)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "analyzer",
+            "ingest",
+            "--watch",
+            "--db",
+            str(self.db),
+            *self.extra,
+            *map(str, self.paths),
+        ]
         with self.log.open("ab") as err:
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "TZ": "UTC"})
+            self.proc = subprocess.Popen(
+                cmd, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "TZ": "UTC"}
+            )
         self.wait_for_log("caught up", timeout)
         return self
 
     def stderr(self) -> str:
-        return self.log.read_text(errors="replace")[self._log_start:] if self.log.exists() else ""
+        return self.log.read_text(errors="replace")[self._log_start :] if self.log.exists() else ""
 
     def wait_for_log(self, text: str, timeout: float = 60) -> bool:
         deadline = time.monotonic() + timeout
@@ -202,7 +220,9 @@ def query(db: Path, sql: str, params: list[object] | None = None) -> list[tuple[
         con.close()
 
 
-def wait_for_query(db: Path, sql: str, expected: object, timeout: float = 60, params: list[object] | None = None) -> object:
+def wait_for_query(
+    db: Path, sql: str, expected: object, timeout: float = 60, params: list[object] | None = None
+) -> object:
     """Poll a read-only query until it returns ``expected`` (or the timeout passes); returns the last result."""
     deadline = time.monotonic() + timeout
     last: object = None
