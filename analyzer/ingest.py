@@ -322,27 +322,46 @@ def write_batch(
         )
         added = con.execute(f"select count(*) from {table}").fetchall()[0][0] - before  # type: ignore[index]
         if kind in (SPEND, CALLBACK):
-            con.execute(
-                "create or replace temp table affected_calls as select distinct litellm_call_id from norm "
-                "where _reason is null and litellm_call_id is not null"
-            )
-            # Spend rows with no callback events (the common case) have nothing to merge: skip the update,
-            # which would otherwise scan all of request_log for every chunk.
-            if (
-                kind == CALLBACK
-                or con.execute(
-                    "select exists (select 1 from callback_events where litellm_call_id in "
-                    "(select litellm_call_id from affected_calls))"
-                ).fetchall()[0][0]
-            ):
-                con.execute(sql("merge_callbacks"))
-        if kind in (SPEND, CALLBACK):
-            claude_code.merge_after_litellm(con, "request_id" if kind == SPEND else "event_id")
+            # Record which calls need their callback events merged; spend rows without callback events (the
+            # common case) need nothing. The merge itself runs once per file: see merge_pending.
+            if kind == CALLBACK or con.execute(
+                "select exists (select 1 from callback_events where litellm_call_id in "
+                "(select litellm_call_id from norm where _reason is null))"
+            ).fetchall()[0][0]:
+                con.execute(
+                    "insert into pending_call_merges select distinct litellm_call_id from norm "
+                    "where _reason is null and litellm_call_id is not null"
+                )
+            if claude_code.has_transcripts(con):
+                # Transcript matching needs the merged requests now.
+                merge_pending(con)
+                claude_code.merge_after_litellm(con, "request_id" if kind == SPEND else "event_id")
     skipped = len(batch) - total
     return added, good - added, bad, skipped
 
 
 # ---------------------------------------------------------------- chunks of lines
+
+
+def merge_pending(con: duckdb.DuckDBPyConnection) -> None:
+    """Merge the callback events of every pending call id into request_log (inside the caller's transaction)."""
+    if not con.execute("select 1 from pending_call_merges limit 1").fetchall():
+        return
+    con.execute(
+        "create or replace temp table affected_calls as select distinct litellm_call_id from pending_call_merges"
+    )
+    con.execute(sql("merge_callbacks"))
+    con.execute("delete from pending_call_merges")
+
+
+def _merge_pending_now(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("begin transaction")
+    try:
+        merge_pending(con)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def _lines_table(data: bytes, first_line_no: int, base_offset: int) -> tuple[pa.Table, np.ndarray]:
@@ -680,6 +699,7 @@ def ingest_file(
         _ingest_lines(con, path, compressed, fmt, src, summary, opts, log_tz, total)
     else:
         _ingest_document(con, path, compressed, fmt, src, summary, opts, log_tz, total)
+    _merge_pending_now(con)
     if not summary.bytes_read and not summary.note:
         summary.note = "already up to date"
     return summary
@@ -687,7 +707,9 @@ def ingest_file(
 
 def after_ingest(con: duckdb.DuckDBPyConnection) -> None:
     """Refresh what is derived from the requests: the default 5-hour window bounds behind `windows_5h`, and the
-    stored fallback events behind `fallback_events` (incremental: only what the new rows touched)."""
+    stored fallback events behind `fallback_events` (incremental: only what the new rows touched). Merges any
+    callback events still pending first."""
+    _merge_pending_now(con)
     from .fallbacks import refresh_fallback_events
 
     refresh_fallback_events(con)

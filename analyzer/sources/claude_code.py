@@ -129,6 +129,10 @@ def drop_direct_rows(con: duckdb.DuckDBPyConnection, id_column: str) -> None:
     )
 
 
+def has_transcripts(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("select 1 from transcript_entries limit 1").fetchall())
+
+
 def merge_after_litellm(con: duckdb.DuckDBPyConnection, id_column: str) -> None:
     """After LiteLLM rows (temp table ``norm``) are stored: re-match the transcript entries of their sessions and
     ids. Nothing to do (and no cost) while no transcript was ever ingested."""

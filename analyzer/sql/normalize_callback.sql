@@ -114,7 +114,8 @@ renamed as (
         $source_id as source_id,
         line_no as source_line,
         now() as ingested_at,
-        case when _reason is null then line::json end as raw
+        -- the redacted payload without the bulky parts that are never analysed (prompts, response, price map)
+        case when _reason is null then json_merge_patch(line, '{"messages": null, "response": null, "model_map_information": null}') end as raw
     from timed
 )
 select * exclude (_cache_creation, _cache_read) from renamed
