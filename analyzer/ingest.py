@@ -324,10 +324,13 @@ def write_batch(
         if kind in (SPEND, CALLBACK):
             # Record which calls need their callback events merged; spend rows without callback events (the
             # common case) need nothing. The merge itself runs once per file: see merge_pending.
-            if kind == CALLBACK or con.execute(
-                "select exists (select 1 from callback_events where litellm_call_id in "
-                "(select litellm_call_id from norm where _reason is null))"
-            ).fetchall()[0][0]:
+            if (
+                kind == CALLBACK
+                or con.execute(
+                    "select exists (select 1 from callback_events where litellm_call_id in "
+                    "(select litellm_call_id from norm where _reason is null))"
+                ).fetchall()[0][0]
+            ):
                 con.execute(
                     "insert into pending_call_merges select distinct litellm_call_id from norm "
                     "where _reason is null and litellm_call_id is not null"
