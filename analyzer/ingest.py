@@ -346,25 +346,42 @@ def write_batch(
 # ---------------------------------------------------------------- chunks of lines
 
 
-def merge_pending(con: duckdb.DuckDBPyConnection) -> None:
-    """Merge the callback events of every pending call id into request_log (inside the caller's transaction)."""
+MERGE_BATCH_CALLS = 20_000
+
+
+def merge_pending(con: duckdb.DuckDBPyConnection, batch: int | None = None) -> bool:
+    """Merge the callback events of pending call ids into request_log, at most ``batch`` call ids at a time
+    (all when None), inside the caller's transaction. Returns whether any were merged."""
     if not con.execute("select 1 from pending_call_merges limit 1").fetchall():
-        return
+        return False
+    limit = f" limit {int(batch)}" if batch else ""
     con.execute(
-        "create or replace temp table affected_calls as select distinct litellm_call_id from pending_call_merges"
+        "create or replace temp table affected_calls as "
+        f"select distinct litellm_call_id from pending_call_merges{limit}"
     )
     con.execute(sql("merge_callbacks"))
-    con.execute("delete from pending_call_merges")
+    con.execute(
+        "delete from pending_call_merges where litellm_call_id in (select litellm_call_id from affected_calls)"
+    )
+    return True
 
 
 def _merge_pending_now(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("begin transaction")
-    try:
-        merge_pending(con)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+    """Merge everything pending, a bounded batch per transaction so a million call ids fit the memory cap."""
+    while True:
+        con.execute("begin transaction")
+        try:
+            try:
+                merged = merge_pending(con, MERGE_BATCH_CALLS)
+            except duckdb.OutOfMemoryException:
+                con.execute("rollback")
+                merged = _with_memory(con, "4GB", functools.partial(merge_pending, con, MERGE_BATCH_CALLS))
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        if not merged:
+            return
 
 
 def _lines_table(data: bytes, first_line_no: int, base_offset: int) -> tuple[pa.Table, np.ndarray]:
