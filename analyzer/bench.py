@@ -193,8 +193,11 @@ def _ccusage_env(config_dir: Path) -> dict[str, str]:
 
 
 class Bench:
-    def __init__(self, work: Path, sizes: list[int], skip_ccusage: bool, report_runs: int) -> None:
+    def __init__(
+        self, work: Path, sizes: list[int], skip_ccusage: bool, report_runs: int, out: Path | None = None
+    ) -> None:
         self.work = work
+        self.out = out
         self.sizes = sorted(sizes)
         self.skip_ccusage = skip_ccusage
         self.report_runs = report_runs
@@ -224,7 +227,14 @@ class Bench:
             "ok" if res.get("exit", 0) == 0 and "skipped" not in res else (res.get("skipped") or "FAILED")
         )
         print(f"  {name:<34} {status:<8} {res.get('seconds')!s:>9} s", file=sys.stderr, flush=True)
+        self.save()
         return res
+
+    def save(self) -> None:
+        """Write what is measured so far: a run stopped half-way (or killed) still leaves its figures."""
+        if self.out is not None:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self.out.write_text(json.dumps(self.results, indent=2) + "\n")
 
     def gen(self, kind: str, n: int, path: Path, seed: int = SEED) -> Result:
         t0 = time.perf_counter()
@@ -258,6 +268,13 @@ class Bench:
             ours["ratio_vs_read_json"] = round(ours["rows_per_s"] / base["rows_per_s"], 2)
         return ours, base
 
+    def report_json(self, store: Path) -> Result:
+        return _median_runs(
+            _ccstats("report", "--db", str(store), "--tz", "UTC", "--json"),
+            self.report_runs,
+            self.work / "report__json",
+        )
+
     def enough_disk(self, n: int, with_callbacks: bool) -> bool:
         need = int(n * (SPEND_BYTES_PER_ROW + (CALLBACK_BYTES_PER_REQ if with_callbacks else 0)) * 1.25) + (
             2 << 30
@@ -282,6 +299,7 @@ class Bench:
             self.step(f"ingest spend {n:,}", ours)
             self.step(f"read_json spend {n:,}", base)
             path.unlink()
+            self.step(f"report --json {n:,}", self.report_json(self.work / f"spend-{n}.duckdb"))
             _fresh(self.work / f"spend-{n}.duckdb")
         if self.enough_disk(big, True):
             self.full_size(big)
@@ -334,6 +352,9 @@ class Bench:
                 ),
             )
 
+        # ccusage vs ccstats on the same traffic (before the append below changes the store)
+        self.ccusage(n, store)
+
         # incremental
         res = run(
             _ccstats("ingest", "--json", "--db", str(store), str(spend), str(cbs)),
@@ -355,8 +376,6 @@ class Bench:
         spend.unlink()
         cbs.unlink()
 
-        # ccusage vs ccstats on the same traffic
-        self.ccusage(n, store)
         self.postgres(n)
         _fresh(store)
 
@@ -392,7 +411,11 @@ class Bench:
             )
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        self.step(f"ccusage blocks {n:,}", res)
+        cc = self.step(f"ccusage blocks {n:,}", res)
+        cc_s = cc.get("seconds") if cc.get("exit") == 0 else None
+        report = self.results["steps"].get(f"report --json {n:,}", {})
+        if cc_s and report.get("seconds"):
+            report["ccusage_over_ours"] = round(cc_s / report["seconds"], 1)
         # The same question from ccstats: a cold ingest of the same transcripts, then windows from its store.
         tstore = _fresh(self.work / "transcripts.duckdb")
         res = run(
@@ -400,12 +423,16 @@ class Bench:
             log=self.work / "ingest-transcripts",
         )
         res["added"] = _ingest_summary(res).get("rows_added")
+        if cc_s and res.get("exit") == 0 and res.get("seconds"):
+            res["ccusage_over_ours"] = round(cc_s / res["seconds"], 2)
         self.step(f"ccstats ingest --claude-code {n:,} (cold)", res)
         res = _median_runs(
-            _ccstats("report", "--db", str(tstore), "--json"),
+            _ccstats("report", "--db", str(tstore), "--tz", "UTC", "--json"),
             self.report_runs,
             self.work / "report-transcripts",
         )
+        if cc_s and res.get("seconds"):
+            res["ccusage_over_ours"] = round(cc_s / res["seconds"], 1)
         self.step(f"ccstats report --json, transcript store {n:,}", res)
         _fresh(tstore)
         shutil.rmtree(cfg, ignore_errors=True)
@@ -514,6 +541,8 @@ def print_table(results: Result) -> None:
             notes.append(f"{r['blocks']} blocks/windows")
         if "p50_s" in r:
             notes.append(f"p50 {r['p50_s']:.3f} s, p95 {r.get('p95_s', 0):.3f} s, {r.get('seen', '?')} seen")
+        if "ccusage_over_ours" in r:
+            notes.append(f"{r['ccusage_over_ours']}x as fast as ccusage blocks")
         if "all_seconds" in r:
             notes.append("runs " + ", ".join(f"{x:.2f}" for x in r["all_seconds"]))
         rows_s = r.get("rows_per_s") or r.get("records_per_s")
@@ -549,14 +578,13 @@ def main(argv: list[str] | None = None) -> int:
         list(QUICK_SIZES) if a.quick else [int(s.replace("_", "")) for s in a.sizes.split(",") if s.strip()]
     )
     work = Path(a.work)
-    bench = Bench(work, sizes, a.skip_ccusage, a.report_runs)
+    out = Path(a.out)
+    bench = Bench(work, sizes, a.skip_ccusage, a.report_runs, out)
     print(f"bench: sizes {sizes}, work folder {work}", file=sys.stderr)
     t0 = time.perf_counter()
     results = bench.run_all()
     results["total_seconds"] = round(time.perf_counter() - t0, 1)
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    bench.save()
     print_table(results)
     print(f"total {results['total_seconds']:.0f} s; results: {out}")
     return 0
