@@ -85,7 +85,7 @@ EXPECTED_0002 = {
     "client_sent_api_key": None,
     "hops": None,
     "failed_hops": None,
-    "hop_models": None,
+    "hop_models_json": None,
     "rl_unified_status": None,
     "rl_5h_status": None,
     "rl_5h_utilization": None,
@@ -108,7 +108,7 @@ CALLBACK_ENRICHMENT_0002 = {
     "client_sent_api_key": False,
     "hops": 1,
     "failed_hops": 0,
-    "hop_models": ["claude-sonnet-4-5-20250929"],
+    "hop_models_json": '["claude-sonnet-4-5-20250929"]',
     "rl_unified_status": "allowed",
     "rl_5h_status": "allowed",
     "rl_5h_utilization": 0.39,
@@ -152,10 +152,10 @@ def test_fallback_row_requested_vs_served(tmp_path: Path) -> None:
         row["attempted_fallbacks"],
         row["attempted_retries"],
     ) == ("claude-opus-4-1-20250805", "claude-sonnet-4-5-20250929", 1, 0)
-    assert (row["hops"], row["failed_hops"], row["hop_models"]) == (
+    assert (row["hops"], row["failed_hops"], row["hop_models_json"]) == (
         2,
         1,
-        ["claude-opus-4-1-20250805", "claude-sonnet-4-5-20250929"],
+        '["claude-opus-4-1-20250805","claude-sonnet-4-5-20250929"]',
     )
     assert (
         row["input_tokens"],

@@ -73,3 +73,29 @@ def test_read_only_open_of_missing_db_is_a_user_error(tmp_path: Path) -> None:
     duckdb.connect(str(plain)).close()
     with pytest.raises(UserError, match="not a ccstats database"):
         connect(plain, read_only=True)
+
+
+def test_m007_keeps_hop_models_of_an_older_store(tmp_path: Path) -> None:
+    """A store written before m007 (hop_models as VARCHAR[]) keeps its hops: stored as JSON text, a list in the view."""
+    from analyzer.db import sql
+
+    path = tmp_path / "old.duckdb"
+    raw = duckdb.connect(str(path))
+    raw.execute("create table _ccstats_migrations (name varchar primary key, applied_at timestamptz)")
+    for name in MIGRATIONS[: MIGRATIONS.index("m007_hop_models_json")]:
+        raw.execute(sql(name))
+        raw.execute("insert into _ccstats_migrations values (?, now())", [name])
+    raw.execute(
+        "insert into request_log (request_id, litellm_call_id, origin, started_at, status, hops, hop_models, "
+        "ingested_at) values "
+        "('r1', 'c1', 'spend_log', '2026-11-01 10:00:00+00', 'success', 2, ['opus', 'sonnet'], now()), "
+        "('r2', 'c2', 'spend_log', '2026-11-01 11:00:00+00', 'success', null, null, now())"
+    )
+    raw.close()
+    con = connect(path)
+    stored = con.execute("select request_id, hop_models_json from request_log order by 1").fetchall()
+    assert stored == [("r1", '["opus","sonnet"]'), ("r2", None)]
+    viewed = con.execute("select request_id, hop_models from requests order by 1").fetchall()
+    assert viewed == [("r1", ["opus", "sonnet"]), ("r2", None)]
+    indexes = {r[0] for r in con.execute("select index_name from duckdb_indexes()").fetchall()}
+    assert "request_log_call_id" in indexes

@@ -28,7 +28,8 @@ select
     r.key_alias,
     r.user_id,
     r.session_id
-from request_log r
+from (select * exclude (hop_models_json), from_json(hop_models_json, '["VARCHAR"]') as hop_models
+      from request_log) r
 left join hop_errors h using (litellm_call_id)
 where (coalesce(r.attempted_retries, 0) > 0
        or coalesce(len(list_filter(r.hop_models, lambda x: x is not null))

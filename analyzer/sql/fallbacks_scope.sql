@@ -12,14 +12,16 @@ where ingested_at > $wm;
 create or replace temp table _fb_req_scope as
 select
     request_id, litellm_call_id, origin, started_at, ended_at, status, model_requested, model_group, model,
-    error_code, error_class, error_message, attempted_fallbacks, hop_models, key_hash, user_id, session_id
+    error_code, error_class, error_message, attempted_fallbacks,
+    from_json(hop_models_json, '["VARCHAR"]') as hop_models, key_hash, user_id, session_id
 from request_log
 where ingested_at > $wm;
 
 insert into _fb_req_scope
 select
     request_id, litellm_call_id, origin, started_at, ended_at, status, model_requested, model_group, model,
-    error_code, error_class, error_message, attempted_fallbacks, hop_models, key_hash, user_id, session_id
+    error_code, error_class, error_message, attempted_fallbacks,
+    from_json(hop_models_json, '["VARCHAR"]') as hop_models, key_hash, user_id, session_id
 from request_log
 where litellm_call_id in (select litellm_call_id from _fb_new_cb where litellm_call_id is not null)
   and not ingested_at > $wm;

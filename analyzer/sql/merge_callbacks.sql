@@ -22,7 +22,7 @@ agg as (
         litellm_call_id,
         count(*) as hops,
         count(*) filter (where status <> 'success') as failed_hops,
-        list(model_group order by coalesce(ended_at, started_at)) as hop_models,
+        to_json(list(model_group order by coalesce(ended_at, started_at)))::varchar as hop_models_json,
         arg_min(model_group, coalesce(ended_at, started_at)) as first_group,
         min(started_at) as first_started_at,
         count(distinct model_group) as groups_seen
@@ -78,7 +78,7 @@ select
     f.client_sent_api_key,
     a.hops::integer as hops,
     a.failed_hops::integer as failed_hops,
-    a.hop_models,
+    a.hop_models_json,
     rl.rl_unified_status, rl.rl_5h_status, rl.rl_5h_utilization, rl.rl_5h_reset, rl.rl_7d_status,
     rl.rl_7d_utilization, rl.rl_7d_reset, rl.rl_representative_claim, rl.rl_overage_status,
     rl.rl_fallback_percentage,
@@ -97,7 +97,7 @@ on conflict do nothing;
 update request_log as r
 set hops = e.hops,
     failed_hops = e.failed_hops,
-    hop_models = e.hop_models,
+    hop_models_json = e.hop_models_json,
     trace_id = coalesce(r.trace_id, e.trace_id),
     client_sent_api_key = coalesce(r.client_sent_api_key, e.client_sent_api_key),
     used_client_oauth_token = coalesce(r.used_client_oauth_token, e.used_client_oauth_token),
@@ -120,7 +120,7 @@ from (
     ),
     agg as (
         select litellm_call_id, count(*)::integer as hops, (count(*) filter (where status <> 'success'))::integer as failed_hops,
-               list(model_group order by coalesce(ended_at, started_at)) as hop_models,
+               to_json(list(model_group order by coalesce(ended_at, started_at)))::varchar as hop_models_json,
                max(trace_id) as trace_id, bool_or(client_sent_api_key) as client_sent_api_key,
                bool_or(used_client_oauth_token) as used_client_oauth_token, max(user_agent) as user_agent
         from ev group by litellm_call_id

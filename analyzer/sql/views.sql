@@ -15,7 +15,8 @@ group by model_name;
 create or replace view requests as
 with base as (
     select
-        r.*,
+        r.* exclude (hop_models_json),
+        from_json(r.hop_models_json, '["VARCHAR"]') as hop_models,  -- stored as JSON text: see m007
         lower(coalesce(r.provider, '')) as _provider,
         lower(coalesce(r.error_message, '')) as _err,
         dk.any_api_key as _deployment_has_key,
