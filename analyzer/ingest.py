@@ -20,8 +20,10 @@ import gzip
 import hashlib
 import json
 import os
+import queue
 import stat
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -433,17 +435,22 @@ def _slow_split(
     return good, bad
 
 
-def _process_chunk(
-    con: duckdb.DuckDBPyConnection,
-    kind: str,
-    data: bytes,
-    first_line_no: int,
-    base_offset: int,
-    src: _Source,
-    path: str,
-    log_tz: str,
-) -> tuple[int, int, int, int, int]:
-    """Store one chunk of complete lines; returns added, duplicates, quarantined, skipped, lines."""
+@dataclass
+class _Chunk:
+    """A chunk of complete lines, split and redacted, ready to store (prepared off the writer's thread)."""
+
+    data: bytes  # the bytes as read: the stored offset advances by len(data) + consumed_extra
+    consumed_extra: int  # -1 when a newline was added to an unterminated last record
+    first_line_no: int
+    base_offset: int
+    table: pa.Table  # line_no, line (redacted)
+    offsets: pa.Table  # line_no, byte_offset
+    py_bad: list[tuple[int | None, int | None, str, str]]  # quarantine rows found in Python
+    n: int  # lines in the chunk
+
+
+def _prepare_chunk(data: bytes, consumed_extra: int, first_line_no: int, base_offset: int) -> _Chunk:
+    """Split and redact one chunk. Pure Python/Arrow work, so it can run while DuckDB stores the previous one."""
     table, offs = _lines_table(data, first_line_no, base_offset)
     n = table.num_rows
     py_bad: list[tuple[int | None, int | None, str, str]] = []
@@ -462,9 +469,103 @@ def _process_chunk(
     offsets = pa.table(
         {"line_no": np.arange(first_line_no, first_line_no + n, dtype=np.int64), "byte_offset": offs}
     )
-    _quarantine_rows(con, src.source_id, path, py_bad)
-    added, dups, bad, skipped = write_batch(con, kind, table, src.source_id, path, log_tz, offsets)
-    return added, dups, bad + len(py_bad), skipped, n
+    return _Chunk(data, consumed_extra, first_line_no, base_offset, table, offsets, py_bad, n)
+
+
+def _store_chunk(
+    con: duckdb.DuckDBPyConnection, kind: str, chunk: _Chunk, src: _Source, path: str, log_tz: str
+) -> tuple[int, int, int, int]:
+    """Store one prepared chunk; returns added, duplicates, quarantined, skipped."""
+    _quarantine_rows(con, src.source_id, path, chunk.py_bad)
+    added, dups, bad, skipped = write_batch(
+        con, kind, chunk.table, src.source_id, path, log_tz, chunk.offsets
+    )
+    return added, dups, bad + len(chunk.py_bad), skipped
+
+
+def _read_chunks(
+    f: BinaryIO,
+    budget: int | None,
+    offset: int,
+    line_no: int,
+    fmt: Format,
+    opts: IngestOptions,
+    summary: SourceSummary,
+) -> Iterator[_Chunk]:
+    """Chunks of complete lines from ``f``, prepared; a trailing partial line waits (summary.pending_tail)."""
+    carry = b""
+    while True:
+        want = CHUNK_BYTES if budget is None else min(CHUNK_BYTES, budget)
+        try:
+            buf = f.read(want) if want else b""
+        except (EOFError, OSError):  # gzip member still being written: stop at what is complete
+            buf = b""
+        if budget is not None:
+            budget -= len(buf)
+        data = carry + buf
+        if buf:
+            cut = data.rfind(b"\n") + 1
+            data, carry = data[:cut], data[cut:]
+        else:
+            carry = b""
+            if data:
+                # Unterminated last line: read it now only if it is a complete record.
+                if opts.final and _complete_record(data, fmt.kind):
+                    data = data + b"\n"  # the added newline is not in the file: see consumed_extra
+                else:
+                    summary.pending_tail = True
+                    return
+            else:
+                return
+        if not data:
+            continue
+        consumed_extra = 0 if buf else -1
+        chunk = _prepare_chunk(data, consumed_extra, line_no + 1, offset)
+        offset += len(data) + consumed_extra
+        line_no += chunk.n
+        yield chunk
+        if not buf:
+            return
+
+
+def _prefetched(items: Iterator[_T]) -> Iterator[_T]:
+    """Iterate ``items`` on a helper thread, one item ahead: reading, splitting and redacting the next chunk
+    (Python, holding the GIL) overlaps DuckDB storing this one (which releases it)."""
+    out: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        out.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            out.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="ccstats-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            tag, value = out.get()
+            if tag == "end":
+                return
+            if tag == "error":
+                raise value  # type: ignore[misc]
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a blocked put() see the stop flag
+            try:
+                out.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
 
 
 def _ingest_lines(
@@ -479,7 +580,6 @@ def _ingest_lines(
     total_size: int,
 ) -> None:
     advance = opts.progress(path.name, max(total_size - src.offset, 0)) if opts.progress else None
-    offset, line_no = src.offset, src.lines_read
     with _open_stream(path, compressed) as f:
         if src.offset:
             if compressed:
@@ -491,55 +591,26 @@ def _ingest_lines(
                     remaining -= len(got)
             else:
                 f.seek(src.offset)
-        carry = b""
         # Read a plain file only up to the size it had when this call began: a file a writer keeps appending to
         # would otherwise keep this loop (and the database lock) busy for as long as the writer writes.
         budget: int | None = None if compressed else max(total_size - src.offset, 0)
-        while True:
-            want = CHUNK_BYTES if budget is None else min(CHUNK_BYTES, budget)
-            try:
-                buf = f.read(want) if want else b""
-            except (EOFError, OSError):  # gzip member still being written: stop at what is complete
-                buf = b""
-            if budget is not None:
-                budget -= len(buf)
-            data = carry + buf
-            if buf:
-                cut = data.rfind(b"\n") + 1
-                data, carry = data[:cut], data[cut:]
-            else:
-                carry = b""
-                if data:
-                    # Unterminated last line: read it now only if it is a complete record.
-                    if opts.final and _complete_record(data, fmt.kind):
-                        data = data + b"\n"  # the added newline is not in the file: see consumed_extra
-                    else:
-                        summary.pending_tail = True
-                        break
-                else:
-                    break
-            if not data:
-                continue
-            consumed_extra = 0 if buf else -1
+        chunks = _read_chunks(f, budget, src.offset, src.lines_read, fmt, opts, summary)
+        for chunk in _prefetched(chunks):
             con.execute("begin transaction")
             try:
                 try:
-                    added, dups, bad, skipped, n = _process_chunk(
-                        con, fmt.kind, data, line_no + 1, offset, src, str(path), log_tz
-                    )
+                    added, dups, bad, skipped = _store_chunk(con, fmt.kind, chunk, src, str(path), log_tz)
                 except duckdb.OutOfMemoryException:
                     # A pathological record (say a 20 MB line) can need more than the writer's memory cap:
                     # retry this one chunk with a larger cap rather than fail the ingest.
                     con.execute("rollback")
-                    added, dups, bad, skipped, n = _with_memory(
+                    added, dups, bad, skipped = _with_memory(
                         con,
                         "4GB",
-                        functools.partial(
-                            _process_chunk, con, fmt.kind, data, line_no + 1, offset, src, str(path), log_tz
-                        ),
+                        functools.partial(_store_chunk, con, fmt.kind, chunk, src, str(path), log_tz),
                     )
-                offset += len(data) + consumed_extra
-                line_no += n
+                offset = chunk.base_offset + len(chunk.data) + chunk.consumed_extra
+                line_no = chunk.first_line_no - 1 + chunk.n
                 con.execute(
                     "update sources set offset_bytes = ?, lines_read = ?, size_bytes = greatest(size_bytes, ?), "
                     "rows_added = rows_added + ?, duplicates = duplicates + ?, quarantined = quarantined + ?, "
@@ -554,12 +625,10 @@ def _ingest_lines(
             summary.duplicates += dups
             summary.quarantined += bad
             summary.skipped += skipped
-            summary.lines += n
-            summary.bytes_read += len(data)
+            summary.lines += chunk.n
+            summary.bytes_read += len(chunk.data)
             if advance:
-                advance(len(data))
-            if not buf:
-                break
+                advance(len(chunk.data))
 
 
 def _with_memory(con: duckdb.DuckDBPyConnection, limit: str, work: Callable[[], _T]) -> _T:
