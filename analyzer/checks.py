@@ -13,7 +13,18 @@ import duckdb
 import polars as pl
 
 from .billing import PAY_PER_USE_ROUTES, billing_cube
+from .db import sql
 from .fallbacks import frame
+
+#: The tables the failure checks read by default; :func:`check` passes their failed rows, fetched once.
+_FAILURE_SOURCES = {"failed_requests": "request_log", "failed_callbacks": "callback_events"}
+
+
+def _failure_frame(con: duckdb.DuckDBPyConnection, name: str, sources: dict[str, str] | None) -> pl.DataFrame:
+    out = pl.from_arrow(con.sql(sql(name).format(**(sources or _FAILURE_SOURCES))).to_arrow_table())
+    assert isinstance(out, pl.DataFrame)
+    return out
+
 
 Answer = dict[str, Any]
 
@@ -137,9 +148,10 @@ _CATEGORY_TEXT = {
 }
 
 
-def check_rate_limits(con: duckdb.DuckDBPyConnection) -> Answer:
+def check_rate_limits(con: duckdb.DuckDBPyConnection, sources: dict[str, str] | None = None) -> Answer:
+    """``sources``: relation names for ``failed_requests`` / ``failed_callbacks`` (default: the tables)."""
     q = "Were there rate-limit rejections (429), and of which kind?"
-    df = frame(con, "check_rate_limits")
+    df = _failure_frame(con, "check_rate_limits", sources)
     total = con.execute("select count(*) from request_log").fetchall()[0][0]
     if not df.height:
         if not total:
@@ -182,9 +194,10 @@ _OAUTH_TEXT = {
 }
 
 
-def check_oauth_failures(con: duckdb.DuckDBPyConnection) -> Answer:
+def check_oauth_failures(con: duckdb.DuckDBPyConnection, sources: dict[str, str] | None = None) -> Answer:
+    """``sources``: relation names for ``failed_requests`` / ``failed_callbacks`` (default: the tables)."""
     q = "Were there OAuth failures (expired, revoked or rejected token)?"
-    df = frame(con, "check_oauth_failures")
+    df = _failure_frame(con, "check_oauth_failures", sources)
     total = con.execute("select count(*) from request_log").fetchall()[0][0]
     if not df.height:
         if not total:
@@ -233,14 +246,22 @@ def check_sources(con: duckdb.DuckDBPyConnection) -> Answer:
 
 def check(con: duckdb.DuckDBPyConnection, cube: pl.DataFrame | None = None) -> list[Answer]:
     """All answers, in a fixed order: OAuth reaching Anthropic, API billing, rate limits, OAuth failures, sources.
-    ``cube``: an analyzer.billing.billing_cube over all requests, when the caller has one."""
-    return [
-        check_oauth(con),
-        check_api_billing(con, cube),
-        check_rate_limits(con),
-        check_oauth_failures(con),
-        check_sources(con),
-    ]
+    ``cube``: an analyzer.billing.billing_cube over all requests, when the caller has one. The two failure checks
+    read the failed requests and callback hops, fetched once here for both."""
+    sources = {"failed_requests": "_ccstats_failed_requests", "failed_callbacks": "_ccstats_failed_callbacks"}
+    for key, name in sources.items():
+        con.register(name, con.sql(sql(f"check_{key}")).to_arrow_table())
+    try:
+        return [
+            check_oauth(con),
+            check_api_billing(con, cube),
+            check_rate_limits(con, sources),
+            check_oauth_failures(con, sources),
+            check_sources(con),
+        ]
+    finally:
+        for name in sources.values():
+            con.unregister(name)
 
 
 def check_exit_code(answers: list[Answer]) -> int:

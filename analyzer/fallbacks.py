@@ -22,7 +22,15 @@ if TYPE_CHECKING:
     import polars as pl
 
 _REFRESH_STEPS = ("fallbacks_scope", "fallbacks_refresh_litellm", "fallbacks_refresh_cc")
-_SCOPE_TABLES = ("_fb_new_cb", "_fb_orphans", "_fb_req_scope", "_fb_calls", "_fb_sessions", "_fb_sess_scope")
+_SCOPE_TABLES = (
+    "_fb_new_cb",
+    "_fb_orphans",
+    "_fb_req_scope",
+    "_fb_calls",
+    "_fb_hop_calls",
+    "_fb_sessions",
+    "_fb_sess_scope",
+)
 
 KINDS = ("litellm_router", "litellm_cooldown", "cc_model_switch", "cc_overload_chain")
 

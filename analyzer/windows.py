@@ -94,12 +94,17 @@ WARNING_SHARE = 0.8
 
 
 def compute_blocks(
-    times_ms: np.ndarray, *, granularity_ms: int = HOUR_MS, length_ms: int = 5 * HOUR_MS
+    times_ms: np.ndarray,
+    *,
+    granularity_ms: int = HOUR_MS,
+    length_ms: int = 5 * HOUR_MS,
+    prev_last: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """ccusage's block rule over the sorted epoch-ms times of one group (duplicates allowed).
 
     Returns arrays (window_start_ms, window_end_ms, first_ms, last_ms, is_gap), in time order with each gap window
-    before the window it precedes. Gap windows have first_ms = last_ms = -1.
+    before the window it precedes. Gap windows have first_ms = last_ms = -1. ``prev_last``: the last request of a
+    window before ``times_ms`` (all times after its end), to continue the rule from there (its gap included).
     """
     ts = np.asarray(times_ms, dtype=np.int64)
     starts: list[int] = []
@@ -109,7 +114,6 @@ def compute_blocks(
     gaps: list[bool] = []
     n = len(ts)
     i = 0
-    prev_last: int | None = None
     while i < n:
         first = int(ts[i])
         start = first - first % granularity_ms if granularity_ms > 0 else first
@@ -173,15 +177,52 @@ def refresh_window_bounds(
     *,
     granularity_minutes: int = DEFAULT_GRANULARITY_MINUTES,
     length_hours: float = DEFAULT_LENGTH_HOURS,
+    full: bool = False,
 ) -> int:
     """Recompute the default window bounds behind the ``windows_5h`` view (all successful traffic) and price any
-    model not yet in ``model_prices``. Called after every ingest; returns the number of windows (gaps included).
+    model not yet in ``model_prices``. Called after every ingest; returns the number of windows recomputed (gaps
+    included).
+
+    Incremental unless ``full``: when no successful request was removed since the last refresh (the count of
+    successful timed requests grew by exactly the number ingested since its watermark) and the rule's parameters
+    are unchanged, the stored windows ending before the earliest new request are kept (the rule decides a window
+    from the times up to its end only) and the rule runs on from the last of them over the later times. The result
+    equals a full recomputation. One transaction.
     """
     length_ms = int(round(length_hours * HOUR_MS))
-    times = con.execute(sql("windows_bounds_times")).fetchnumpy()["t"]
+    granularity_ms = granularity_minutes * MINUTE_MS
+    state = con.execute(
+        "select watermark, successes, granularity_ms, length_ms, (select count(*) from window_bounds_5h) "
+        "from window_bounds_state"
+    ).fetchall()
+    usable = (
+        bool(state)
+        and state[0][2:4] == (granularity_ms, length_ms)
+        and (state[0][1] > 0) == (state[0][4] > 0)
+    )
+    wm = state[0][0] if usable and not full else None  # stored bounds that match the state (none: all again)
+    new_wm, n_ok, fresh, fresh_first = con.execute(sql("windows_bounds_probe"), {"wm": wm}).fetchall()[0]
+    keep: tuple[int, int] | None = None  # (window_end_ms, last_ms) of the last stored window kept
+    incremental = wm is not None and n_ok == state[0][1] + fresh
+    if incremental and fresh:
+        rows = con.execute(sql("windows_bounds_keep"), {"t": fresh_first}).fetchall()
+        if rows:
+            keep = (int(rows[0][0]), int(rows[0][1]))
+        else:
+            incremental = False
+    if not incremental:
+        times = con.execute(sql("windows_bounds_times")).fetchnumpy()["t"]
+    elif keep is not None:
+        after = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=keep[0] + 1)
+        times = con.execute(sql("windows_bounds_times_after"), {"from": after}).fetchnumpy()["t"]
+    else:  # nothing new
+        times = np.array([], dtype=np.int64)
     times = np.asarray(times, dtype=np.int64)
     starts, ends, firsts, lasts, gaps = compute_blocks(
-        times, granularity_ms=granularity_minutes * MINUTE_MS, length_ms=length_ms
+        times,
+        granularity_ms=granularity_ms,
+        length_ms=length_ms,
+        prev_last=keep[1] if keep is not None else None,
     )
     new = {
         "window_start_ms": starts,
@@ -193,8 +234,16 @@ def refresh_window_bounds(
     con.register("_ccstats_new_bounds", new)
     con.execute("begin transaction")
     try:
-        con.execute("delete from window_bounds_5h")
-        con.execute(sql("windows_bounds_replace"), {"length_ms": length_ms})
+        if not incremental:
+            con.execute("delete from window_bounds_5h")
+        elif keep is not None:
+            con.execute(sql("windows_bounds_trim"), {"last_ms": keep[1]})
+        if len(starts):
+            con.execute(sql("windows_bounds_replace"), {"length_ms": length_ms})
+        con.execute("delete from window_bounds_state")
+        con.execute(
+            "insert into window_bounds_state values (?, ?, ?, ?)", [new_wm, n_ok, granularity_ms, length_ms]
+        )
         pricing.store_prices(con)
         con.execute("commit")
     except Exception:

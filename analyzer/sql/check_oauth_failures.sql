@@ -6,17 +6,19 @@
 --   not_claude_code     400 "only authorized for use with Claude Code"
 --   token_not_forwarded 401 "Missing Anthropic API Key" (LiteLLM did not forward the token, no deployment key)
 --   other_oauth         401/403 on a request that carried the client OAuth token, or another OAuth message
+-- {failed_requests} / {failed_callbacks}: request_log / callback_events, or their failed rows (status <> 'success',
+-- the only rows read here) registered once for both failure checks (analyzer.checks.check).
 with failures as (
     select 'request' as level, request_id, litellm_call_id, started_at, model_group, key_alias, key_hash,
            error_code, error_class, error_message, used_client_oauth_token
-    from request_log where status <> 'success'
+    from {failed_requests} where status <> 'success'
     union all by name
     select 'callback hop' as level, coalesce(c.event_id, c.litellm_call_id), c.litellm_call_id, c.started_at,
            c.model_group, c.key_alias, c.key_hash, c.error_code, c.error_class, c.error_message,
            c.used_client_oauth_token
-    from callback_events c
+    from {failed_callbacks} c
     where c.status <> 'success'
-      and not exists (select 1 from request_log r where r.litellm_call_id = c.litellm_call_id and r.status <> 'success'
+      and not exists (select 1 from {failed_requests} r where r.litellm_call_id = c.litellm_call_id and r.status <> 'success'
                       and r.error_message is not distinct from c.error_message)
 ),
 classified as (

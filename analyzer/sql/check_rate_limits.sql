@@ -4,10 +4,12 @@
 --   subscription_quota  "exceed your account's rate limit", or unified-* status rejected (plan limit)
 --   api_limit           "organization's rate limit" / "rate limit for your organization" (API key limits)
 --   other               429 without either marker (server throttle "Rate limited", spend cap, ...)
+-- {failed_requests} / {failed_callbacks}: request_log / callback_events, or their failed rows (status <> 'success',
+-- the only rows read here) registered once for both failure checks (analyzer.checks.check).
 with req as (
     select 'request' as level, request_id, litellm_call_id, started_at, model_requested, model_group, key_alias,
            key_hash, error_code, error_class, error_message, rl_unified_status, rl_5h_status, rl_7d_status
-    from request_log
+    from {failed_requests}
     where status <> 'success'
       and (error_code = '429' or error_class in ('RateLimitError', 'RouterRateLimitError')
            or error_message ilike '%rate_limit_error%' or error_message ilike '%No deployments available%')
@@ -16,7 +18,7 @@ hop as (
     select 'callback hop' as level, coalesce(c.event_id, c.litellm_call_id) as request_id, c.litellm_call_id,
            c.started_at, c.model_group as model_requested, c.model_group, c.key_alias, c.key_hash, c.error_code,
            c.error_class, c.error_message, c.rl_unified_status, c.rl_5h_status, c.rl_7d_status
-    from callback_events c
+    from {failed_callbacks} c
     where c.status <> 'success'
       and (c.error_code = '429' or c.error_class in ('RateLimitError', 'RouterRateLimitError')
            or c.error_message ilike '%rate_limit_error%' or c.error_message ilike '%No deployments available%')

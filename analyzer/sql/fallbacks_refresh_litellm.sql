@@ -17,7 +17,7 @@ with hop_errors as (
         bool_or(status <> 'success' and (error_class = 'RouterRateLimitError'
                                          or error_message ilike 'No deployments available%')) as hop_cooldown
     from callback_events
-    where litellm_call_id in (select litellm_call_id from _fb_calls)
+    where litellm_call_id in (select litellm_call_id from _fb_hop_calls)
     group by litellm_call_id
 ),
 litellm as (

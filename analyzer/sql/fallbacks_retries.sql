@@ -5,7 +5,9 @@ with hop_errors as (
            list(concat_ws(' ', error_class, '(' || error_code || ')') order by started_at)
                filter (where status <> 'success') as failed_hop_errors
     from callback_events
-    where litellm_call_id is not null
+    -- only calls that can be retries (a repeated hop group needs two hops) and have failed hops
+    where litellm_call_id in (select litellm_call_id from request_log
+                              where (coalesce(attempted_retries, 0) > 0 or hops > 1) and failed_hops > 0)
     group by litellm_call_id
 )
 select
@@ -29,10 +31,11 @@ select
     r.user_id,
     r.session_id
 from (select * exclude (hop_models_json), from_json(hop_models_json, '["VARCHAR"]') as hop_models
-      from request_log) r
+      from request_log where coalesce(attempted_retries, 0) > 0 or hops > 1) r
 left join hop_errors h using (litellm_call_id)
 where (coalesce(r.attempted_retries, 0) > 0
-       or coalesce(len(list_filter(r.hop_models, lambda x: x is not null))
-                   > len(list_distinct(list_filter(r.hop_models, lambda x: x is not null))), false))
+       -- hops > 1 first: a repeated group needs two hops, and the list functions are slow on every row
+       or (r.hops > 1 and coalesce(len(list_filter(r.hop_models, lambda x: x is not null))
+                   > len(list_distinct(list_filter(r.hop_models, lambda x: x is not null))), false)))
   and ($since is null or r.started_at >= $since) and ($until is null or r.started_at < $until)
 order by r.started_at, r.request_id

@@ -34,6 +34,17 @@ select distinct litellm_call_id from (
 )
 where litellm_call_id is not null;
 
+-- Call ids in _fb_calls that have callback events: those of new callback events, and of new requests that are not
+-- spend rows or whose spend row has merged hops (the pending merges run before a refresh, so a spend row without
+-- hops has no callback events). The hop details are read from callback_events for these only.
+create or replace temp table _fb_hop_calls as
+select distinct litellm_call_id from (
+    select litellm_call_id from request_log where ingested_at > $wm and (origin <> 'spend_log' or hops > 0)
+    union all
+    select litellm_call_id from _fb_new_cb
+)
+where litellm_call_id is not null;
+
 -- Stored events whose request is gone (replaced under another request id, or removed).
 create or replace temp table _fb_orphans as
 select request_id, session_id from (
