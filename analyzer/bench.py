@@ -468,6 +468,15 @@ class Bench:
         added = _ingest_summary(res).get("rows_added") or 0
         if res.get("exit") == 0 and res.get("seconds"):
             res["rows_per_s"] = round(added / res["seconds"])
+            try:  # MB/s of the rows as PostgreSQL renders them (one JSON object each): sources[].bytes_read
+                text = Path(res["stdout_path"]).read_text(errors="replace")
+                start = 0 if text.startswith("{") else text.index("\n{") + 1
+                srcs = json.loads(text[start:]).get("sources", [])
+                res["mb_per_s"] = round(
+                    sum(int(s.get("bytes_read") or 0) for s in srcs) / 1e6 / res["seconds"], 1
+                )
+            except (OSError, ValueError, AttributeError):
+                pass
         res["added"] = added
         self.step(f"postgres read {added:,} rows", res)
         _fresh(db)

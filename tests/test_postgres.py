@@ -212,6 +212,37 @@ def test_incremental_reads_with_look_back(
     assert con.execute("select count(*) from request_log").fetchall() == [(38,)]
 
 
+def test_statement_timeout_in_the_fetch_thread_is_a_one_line_error(cluster: pg.PgCluster) -> None:
+    """The batches are fetched in a thread; a timeout there ends the ingest with the same error, thread joined."""
+    db = cluster.new_database(with_schema=False)
+    with cluster.admin(db) as c:
+        c.execute('create table slow_rows (request_id text primary key, "startTime" timestamp(3) not null)')
+        c.execute(
+            "insert into slow_rows values ('a', '2026-11-02 09:00:00'), ('b', '2026-11-02 09:00:01'), "
+            "('c', '2026-11-02 09:00:02')"
+        )
+        # every row takes 0.3 s to render: the first FETCH overruns a 200 ms statement timeout
+        c.execute(
+            'create view "LiteLLM_SpendLogs" as select s.request_id, s."startTime" from slow_rows s '
+            "cross join lateral (select pg_sleep(0.3)) z"
+        )
+        c.execute(f'grant select on "LiteLLM_SpendLogs" to {pg.READER_ROLE}')
+    dsn = cluster.dsn(db)
+    con = connect(":memory:")
+    with pytest.raises(PostgresError) as err:
+        ingest_postgres(con, dsn, batch_size=2, statement_timeout_ms=200)
+    assert err.value.kind == "unreachable"
+    assert str(err.value).startswith(
+        f"postgres at {redact_dsn(dsn)}: statement timeout while reading LiteLLM_SpendLogs ("
+    )
+    assert pg.READER_PASSWORD not in str(err.value)
+    assert [t.name for t in threading.enumerate() if t.name == "ccstats-pg-fetch"] == []
+    assert con.execute("select count(*) from request_log").fetchall() == [(0,)]
+    assert con.execute("select last_start_time, rows_read, polls from postgres_watermarks").fetchall() == [
+        (None, 0, 1)
+    ]
+
+
 def test_watch_delivers_each_row_exactly_once(
     loaded: tuple[str, list[dict[str, Any]]], cluster: pg.PgCluster, tmp_path: Path
 ) -> None:

@@ -7,7 +7,9 @@
   keys (request_id) make any re-read harmless.
 * Cheap for the server: one read-only transaction (``default_transaction_read_only`` and ``SET TRANSACTION
   READ ONLY``), a ``statement_timeout``, a SERVER-SIDE cursor fetched in batches, ordered by ("startTime",
-  request_id) so LiteLLM's "startTime" indexes serve the range scan.
+  request_id) so LiteLLM's "startTime" indexes serve the range scan. A thread fetches and redacts the next
+  batch while DuckDB writes the current one (at most one batch waits), so the server's rendering and DuckDB's
+  parsing run on separate cores.
 * The same parser as the file sources: PostgreSQL renders each row as the JSON object a JSONL export holds
   (JSON columns as objects; timestamp(3)-without-time-zone columns, which hold UTC, as ISO with ``+00:00``).
   The lines are redacted and go through :func:`analyzer.ingest.write_batch`; rows and the new watermark of a
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import signal
 import sys
 import threading
@@ -331,6 +334,74 @@ def _batch_table(lines: list[str], first_line_no: int) -> pa.Table:
     )
 
 
+@dataclass
+class _Fetched:
+    """One batch of the main read, prepared off the writer's thread: redacted lines as Arrow, and its last key."""
+
+    table: pa.Table
+    rows: int
+    last: tuple[Any, str]
+
+
+class _Prefetch:
+    """Fetch (and redact) the next batch in a thread while the caller writes the current one into DuckDB.
+
+    PostgreSQL renders rows on its own core while DuckDB parses the previous batch on ours; at most one batch
+    waits in the queue. Leaving the ``with`` block stops the thread and waits for it (at most the fetch in
+    flight), so the cursor and connection are idle again when the caller closes or rolls them back. An error
+    in the thread (a psycopg error, a statement timeout) is raised in the caller's thread."""
+
+    def __init__(self, cur: Any, batch_size: int, first_line_no: int) -> None:
+        self._cur = cur
+        self._size = batch_size
+        self._line_no = first_line_no
+        self._q: queue.Queue[_Fetched | BaseException | None] = queue.Queue(maxsize=1)
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ccstats-pg-fetch", daemon=True)
+
+    def __enter__(self) -> Iterator[_Fetched]:
+        self._thread.start()
+        return self._batches()
+
+    def __exit__(self, *exc: object) -> None:
+        self._halt.set()
+        self._thread.join()
+
+    def _put(self, item: _Fetched | BaseException | None) -> bool:
+        while not self._halt.is_set():
+            try:
+                self._q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            while not self._halt.is_set():
+                rows = self._cur.fetchmany(self._size)
+                if not rows:
+                    break
+                item = _Fetched(_batch_table([r[2] for r in rows], self._line_no), len(rows), rows[-1][:2])
+                self._line_no += len(rows)
+                if not self._put(item) or len(rows) < self._size:
+                    return
+            self._put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+            self._put(exc)
+
+    def _batches(self) -> Iterator[_Fetched]:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if item.rows < self._size:
+                return
+
+
 def _read(
     pg: Any,
     con: duckdb.DuckDBPyConnection,
@@ -357,36 +428,40 @@ def _read(
     started = time.monotonic()
 
     def store(rows: list[tuple[Any, ...]], advance: bool) -> None:
-        nonlocal wm, line_no
         batch = _batch_table([r[2] for r in rows], line_no + 1)
+        store_batch(batch, len(rows), (rows[-1][0], rows[-1][1]) if advance else None)
+
+    def store_batch(batch: pa.Table, n: int, last: tuple[Any, str] | None) -> None:
+        """Write one batch; ``last``: the key of its last row, the new watermark (None: keep the watermark)."""
+        nonlocal wm, line_no
         # Rows come in PostgreSQL's ("startTime", request_id) order (its collation orders the ids).
-        new_wm = (rows[-1][0], rows[-1][1]) if advance else wm
+        new_wm = last if last is not None else wm
         con.execute("begin transaction")
         try:
             added, dups, bad, skipped = write_batch(con, SPEND, batch, st.source_id, d.redacted)
             con.execute(
                 "update postgres_watermarks set last_start_time = ?, last_request_id = ?, "
                 "rows_read = rows_read + ?, last_poll = now() where source_id = ?",
-                [new_wm[0] if new_wm else None, new_wm[1] if new_wm else None, len(rows), st.source_id],
+                [new_wm[0] if new_wm else None, new_wm[1] if new_wm else None, n, st.source_id],
             )
             con.execute(
                 "update sources set lines_read = lines_read + ?, size_bytes = size_bytes + ?, "
                 "offset_bytes = offset_bytes + ?, rows_added = rows_added + ?, duplicates = duplicates + ?, "
                 "quarantined = quarantined + ?, skipped_lines = skipped_lines + ?, last_ingest = now() "
                 "where source_id = ?",
-                [len(rows), batch.nbytes, batch.nbytes, added, dups, bad, skipped, st.source_id],
+                [n, batch.nbytes, batch.nbytes, added, dups, bad, skipped, st.source_id],
             )
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
         wm = new_wm
-        line_no += len(rows)
+        line_no += n
         summary.rows_added += added
         summary.duplicates += dups
         summary.quarantined += bad
         summary.skipped += skipped
-        summary.lines += len(rows)
+        summary.lines += n
         summary.bytes_read += batch.nbytes
 
     try:
@@ -407,17 +482,15 @@ def _read(
         with pg.cursor(name="ccstats_spend_logs", scrollable=False, withhold=False) as cur:
             cur.itersize = batch_size
             cur.execute(_select(cols, table, "all" if wm is None else "after"), params)
-            while True:
-                rows = cur.fetchmany(batch_size)
-                if not rows:
-                    break
-                store(rows, advance=True)
-                if len(rows) < batch_size:
-                    break
-                if (stop is not None and stop.is_set()) or (
-                    max_hold_s is not None and time.monotonic() - started > max_hold_s
-                ):
-                    return True
+            with _Prefetch(cur, batch_size, line_no + 1) as batches:
+                for b in batches:
+                    store_batch(b.table, b.rows, b.last)
+                    if b.rows < batch_size:
+                        break
+                    if (stop is not None and stop.is_set()) or (
+                        max_hold_s is not None and time.monotonic() - started > max_hold_s
+                    ):
+                        return True
         return False
     except psycopg.errors.QueryCanceled as exc:
         raise PostgresError(
