@@ -46,7 +46,13 @@ def sql(name: str) -> str:
 
 
 # Ordered, named schema steps; each runs once, in a transaction, and is recorded in _ccstats_migrations.
-MIGRATIONS: list[str] = ["m001_schema", "m002_postgres", "m003_transcripts", "m004_pending_merges"]
+MIGRATIONS: list[str] = [
+    "m001_schema",
+    "m002_postgres",
+    "m003_transcripts",
+    "m004_pending_merges",
+    "m005_pending_transcripts",
+]
 # Views are replaced whenever their text changes: the step name carries a hash of views.sql.
 
 
