@@ -167,7 +167,10 @@ def ingest_command(
         if litellm_config:
             n = load_litellm_config(con, litellm_config)
             click_echo(f"read {n} deployments from {litellm_config}", err=True)
-        opts = IngestOptions(kind=kind, log_tz=log_tz, progress=_progress_factory(stack))
+        # transcript matching runs once, in after_ingest below
+        opts = IngestOptions(
+            kind=kind, log_tz=log_tz, progress=_progress_factory(stack), merge_transcripts=False
+        )
         for f in files:
             summaries.append(ingest_file(con, f, opts))
         if dsns:

@@ -51,6 +51,7 @@ MIGRATIONS: list[str] = [
     "m002_postgres",
     "m003_transcripts",
     "m004_pending_merges",
+    "m005_pending_transcripts",
     "m006_window_bounds_state",
     "m007_hop_models_json",
 ]

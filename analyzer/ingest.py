@@ -15,6 +15,7 @@ This module must stay light to import: no altair, polars or jupyter here.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import hashlib
@@ -83,6 +84,9 @@ class IngestOptions:
     log_tz: str | None = None  # zone of proxy log timestamps; None = this machine's
     final: bool = True  # one-shot: an unterminated last line is read if it is complete JSON
     progress: Callable[[str, int], ProgressFn] | None = None  # (label, total bytes) -> advance(n)
+    # False: leave transcript matching (pending_transcripts) to after_ingest, which the caller then runs; a
+    # per-file merge costs several scans of the store for each of thousands of small session files.
+    merge_transcripts: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -186,10 +190,21 @@ def _find_source(
     con: duckdb.DuckDBPyConnection, path: Path, head: bytes, st: os.stat_result
 ) -> _Source | None:
     """The stored source this file continues, by fingerprint of its first bytes (survives rename and gzip)."""
+    # Only rows whose fingerprint matches (one hash per distinct fingerprint length): scanning every source in
+    # Python made a folder of thousands of session files quadratic.
+    lengths = [
+        int(r[0])
+        for r in con.execute(
+            "select distinct fingerprint_len from sources where fingerprint_len <= ?", [len(head)]
+        ).fetchall()
+    ]
+    if not lengths:
+        return None
     rows = con.execute(
         "select source_id, offset_bytes, lines_read, size_bytes, fingerprint, fingerprint_len, path, device, inode "
-        "from sources where fingerprint_len <= ? order by last_ingest desc",
-        [len(head)],
+        "from sources where (fingerprint_len, fingerprint) in (select unnest(?), unnest(?)) "
+        "order by last_ingest desc",
+        [lengths, [_sha(head[:n]) for n in lengths]],
     ).fetchall()
     for sid, off, lines, size, fp, fplen, old_path, dev, ino in rows:
         if _sha(head[:fplen]) != fp:
@@ -337,10 +352,8 @@ def write_batch(
                     "insert into pending_call_merges select distinct litellm_call_id from norm "
                     "where _reason is null and litellm_call_id is not null"
                 )
-            if claude_code.has_transcripts(con):
-                # Transcript matching needs the merged requests now.
-                merge_pending(con)
-                claude_code.merge_after_litellm(con, "request_id" if kind == SPEND else "event_id")
+            # Record the keys whose transcript entries must be re-matched (after the callback merge).
+            claude_code.merge_after_litellm(con, "request_id" if kind == SPEND else "event_id")
     skipped = len(batch) - total
     return added, good - added, bad, skipped
 
@@ -378,6 +391,27 @@ def _merge_pending_now(con: duckdb.DuckDBPyConnection) -> None:
             except duckdb.OutOfMemoryException:
                 con.execute("rollback")
                 merged = _with_memory(con, "4GB", functools.partial(merge_pending, con, MERGE_BATCH_CALLS))
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        if not merged:
+            return
+
+
+def _merge_transcripts_now(con: duckdb.DuckDBPyConnection) -> None:
+    """Match pending transcript keys, a bounded batch of sessions per transaction (each batch deletes its pending
+    rows, so the loop ends); after the callback merges, which make the request rows matched against."""
+    while True:
+        con.execute("begin transaction")
+        try:
+            try:
+                merged = claude_code.merge_pending_transcripts(con)
+            except duckdb.OutOfMemoryException:
+                con.execute("rollback")
+                merged = _with_memory(
+                    con, "4GB", functools.partial(claude_code.merge_pending_transcripts, con)
+                )
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -789,6 +823,8 @@ def ingest_file(
     else:
         _ingest_document(con, path, compressed, fmt, src, summary, opts, log_tz, total)
     _merge_pending_now(con)
+    if opts.merge_transcripts:
+        _merge_transcripts_now(con)
     if not summary.bytes_read and not summary.note:
         summary.note = "already up to date"
     return summary
@@ -797,8 +833,9 @@ def ingest_file(
 def after_ingest(con: duckdb.DuckDBPyConnection) -> None:
     """Refresh what is derived from the requests: the default 5-hour window bounds behind `windows_5h`, and the
     stored fallback events behind `fallback_events` (incremental: only what the new rows touched). Merges any
-    callback events still pending first."""
+    callback events and transcript matches still pending first."""
     _merge_pending_now(con)
+    _merge_transcripts_now(con)
     from .fallbacks import refresh_fallback_events
 
     refresh_fallback_events(con)
@@ -814,6 +851,7 @@ def ingest_paths(
 ) -> tuple[list[SourceSummary], list[str]]:
     """Ingest files, folders and globs. Returns per-file summaries and path errors (one line each)."""
     files, errors = expand_paths(paths)
+    opts = dataclasses.replace(opts or IngestOptions(), merge_transcripts=False)  # after_ingest merges them
     summaries = [ingest_file(con, f, opts) for f in files]
     after_ingest(con)
     return summaries, errors

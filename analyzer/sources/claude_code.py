@@ -10,7 +10,8 @@ through the same chunked ingest as LiteLLM logs (kind ``transcript``, normaliser
   timestamp; on equal tokens the copy first in (file path, line) order, as ccusage's sorted file walk does;
 * lines without the exact bytes ``"usage":{`` are skipped (plus the null/version/empty-id rules, see the SQL).
 
-``merge_transcripts.sql`` then makes each response one ``request_log`` row: a LiteLLM row it matches (message
+``merge_transcripts.sql`` then (once per file, or once per ingest run: the chunks only record their keys in
+``pending_transcripts``) makes each response one ``request_log`` row: a LiteLLM row it matches (message
 id = LiteLLM request_id, or same session + time + tokens) gets ``seen_in_transcript = true``; an unmatched
 entry becomes an ``origin = 'claude_code'`` row (route ``direct``, provider ``anthropic``, billing unknown) with
 ``seen_in_litellm = false``. A LiteLLM row that arrives later replaces it. API error lines become failure rows;
@@ -96,25 +97,37 @@ def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
 
 
 def store_transcript_batch(con: duckdb.DuckDBPyConnection) -> int:
-    """Upsert the good rows of the temp table ``norm`` (normalize_transcript output) into transcript_entries,
-    then merge them into request_log. Returns the number of new entries. Runs in the caller's transaction."""
-    before = _count(con, "select count(*) from transcript_entries")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _ENTRY_COLUMNS)
+    """Upsert the good rows of the temp table ``norm`` (normalize_transcript output) into transcript_entries and
+    record their (session, message id) keys in ``pending_transcripts``; the merge into request_log runs later
+    (:func:`merge_pending_transcripts`). Returns the number of new entries. Runs in the caller's transaction."""
     con.execute(
-        "insert into transcript_entries by name "
+        "create or replace temp table _cc_new as "
         "select * exclude (line_no, _reason, _excerpt) from norm where _reason is null "
-        "qualify row_number() over (partition by entry_key order by total_tokens desc, source_path, source_line) = 1 "
-        f"on conflict (entry_key) do update set {updates} "
-        "where excluded.total_tokens > transcript_entries.total_tokens "
-        "or (excluded.total_tokens = transcript_entries.total_tokens "
-        "and (excluded.source_path, excluded.source_line) < (transcript_entries.source_path, transcript_entries.source_line))"
+        "qualify row_number() over (partition by entry_key order by total_tokens desc, source_path, source_line) = 1"
     )
-    added = _count(con, "select count(*) from transcript_entries") - before
+    if not _count(
+        con, "select count(*) from transcript_entries where entry_key in (select entry_key from _cc_new)"
+    ):
+        # No copy stored yet (the common case, and every cold ingest): a plain insert, several times cheaper
+        # than the upsert below.
+        con.execute("insert into transcript_entries by name select * from _cc_new")
+        added = _count(con, "select count(*) from _cc_new")
+    else:
+        before = _count(con, "select count(*) from transcript_entries")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _ENTRY_COLUMNS)
+        con.execute(
+            "insert into transcript_entries by name select * from _cc_new "
+            f"on conflict (entry_key) do update set {updates} "
+            "where excluded.total_tokens > transcript_entries.total_tokens "
+            "or (excluded.total_tokens = transcript_entries.total_tokens "
+            "and (excluded.source_path, excluded.source_line) "
+            "< (transcript_entries.source_path, transcript_entries.source_line))"
+        )
+        added = _count(con, "select count(*) from transcript_entries") - before
     con.execute(
-        "create or replace temp table _cc_affected as select distinct session_id, message_id from norm "
-        "where _reason is null"
+        "insert into pending_transcripts select distinct session_id, message_id from norm "
+        "where _reason is null and (session_id is not null or message_id is not null)"
     )
-    con.execute(sql("merge_transcripts"))
     return added
 
 
@@ -134,18 +147,57 @@ def has_transcripts(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def merge_after_litellm(con: duckdb.DuckDBPyConnection, id_column: str) -> None:
-    """After LiteLLM rows (temp table ``norm``) are stored: re-match the transcript entries of their sessions and
-    ids. Nothing to do (and no cost) while no transcript was ever ingested."""
+    """After LiteLLM rows (temp table ``norm``) are stored: record their sessions and ids in
+    ``pending_transcripts``, so the transcript entries there are re-matched. Nothing to do (and no cost) while no
+    transcript was ever ingested."""
     if id_column not in ("request_id", "event_id"):
         raise ValueError(f"unexpected id column {id_column!r}")
-    if not con.execute("select 1 from transcript_entries limit 1").fetchall():
+    if not has_transcripts(con):
         return
     con.execute(
-        "create or replace temp table _cc_affected as "
+        "insert into pending_transcripts "
         f"select distinct nullif(session_id, '') as session_id, {id_column} as message_id from norm "
-        "where _reason is null"
+        f"where _reason is null and (nullif(session_id, '') is not null or {id_column} is not null)"
     )
+
+
+#: sessions matched per transaction (a session's entries and LiteLLM rows are matched together)
+MERGE_BATCH_SESSIONS = 2_000
+#: pending ids without a session (LiteLLM rows without x-claude-code-session-id) matched per transaction
+MERGE_BATCH_IDS = 50_000
+
+
+def merge_pending_transcripts(
+    con: duckdb.DuckDBPyConnection, sessions: int | None = None, ids: int | None = None
+) -> bool:
+    """Run ``merge_transcripts.sql`` for one batch of ``pending_transcripts``: the keys of at most ``sessions``
+    sessions, else (no session left) at most ``ids`` keys without a session. Inside the caller's transaction.
+    Returns whether there was anything to merge."""
+    sessions = MERGE_BATCH_SESSIONS if sessions is None else sessions
+    ids = MERGE_BATCH_IDS if ids is None else ids
+    con.execute(
+        "create or replace temp table _cc_batch as select distinct session_id from pending_transcripts "
+        f"where session_id is not null order by session_id limit {int(sessions)}"
+    )
+    if _count(con, "select count(*) from _cc_batch"):
+        con.execute(
+            "create or replace temp table _cc_affected as select distinct session_id, message_id "
+            "from pending_transcripts where session_id in (select session_id from _cc_batch)"
+        )
+        done = "session_id in (select session_id from _cc_batch)"
+    else:
+        con.execute(
+            "create or replace temp table _cc_affected as select distinct session_id, message_id "
+            "from pending_transcripts where session_id is null and message_id is not null "
+            f"order by message_id limit {int(ids)}"
+        )
+        if not _count(con, "select count(*) from _cc_affected"):
+            con.execute("delete from pending_transcripts")  # only rows without any key (none are recorded)
+            return False
+        done = "session_id is null and message_id in (select message_id from _cc_affected)"
     con.execute(sql("merge_transcripts"))
+    con.execute(f"delete from pending_transcripts where {done}")
+    return True
 
 
 # ---------------------------------------------------------------------------------------- analysis

@@ -1,7 +1,8 @@
 -- Merge transcript entries into request_log, so that every request is one row whatever was ingested first.
--- Input: temp table _cc_affected(session_id, message_id): the sessions and message/request ids a batch touched
--- (transcript entries, or LiteLLM spend rows / callback events). Everything in their scope is recomputed from the
--- stored state, so the result does not depend on the order the sources arrive in.
+-- Input: temp table _cc_affected(session_id, message_id): one batch of pending_transcripts (the sessions and
+-- message/request ids that transcript chunks, LiteLLM spend rows or callback events touched; see
+-- analyzer.sources.claude_code.merge_pending_transcripts). Everything in their scope is recomputed from the
+-- stored state, so the result depends neither on the order the sources arrive in nor on how they were chunked.
 --
 -- A transcript entry and a LiteLLM row are one request when
 --   1. LiteLLM's request_id is the entry's message id (Anthropic's msg_... id: /v1/messages success rows), or
@@ -80,13 +81,17 @@ where origin <> 'claude_code' and not coalesce(seen_in_transcript, false)
   and request_id in (select request_id from _cc_pairs);
 
 -- Transcript-only entries. request_id is the message id; a second entry with the same message id (another
--- request id, which ccusage counts separately) uses its entry key.
+-- request id, which ccusage counts separately) uses its entry key: the first entry key of a message id keeps it.
+create or replace temp table _cc_first as
+select message_id, min(entry_key) as first_key
+from transcript_entries
+where message_id in (select message_id from _cc_entries)
+group by message_id;
+
 insert into request_log by name
 select
-    case when e.message_id is null
-              or exists (select 1 from transcript_entries o
-                         where o.message_id = e.message_id and o.entry_key < e.entry_key)
-         then e.entry_key else e.message_id end as request_id,
+    case when e.message_id is null or e.entry_key <> f.first_key then e.entry_key else e.message_id end
+        as request_id,
     'claude_code' as origin,
     e.started_at,
     e.started_at as ended_at,
@@ -121,5 +126,6 @@ select
         'project', e.project, 'cwd', e.cwd, 'version', e.version, 'path', e.source_path,
         'cache_creation_1h_tokens', e.cache_creation_1h_tokens, 'limit_reset_at', e.limit_reset_at)) as raw
 from _cc_entries e
+left join _cc_first f on f.message_id = e.message_id
 where e.entry_key not in (select entry_key from _cc_pairs)
 on conflict do nothing;
