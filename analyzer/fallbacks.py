@@ -58,6 +58,18 @@ def fallback_events(
     return frame(con, "fallbacks_select", _params(since, until))
 
 
+def recent_fallback_events(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    n: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pl.DataFrame:
+    """The last ``n`` rows of :func:`fallback_events` (same columns, oldest first), without reading the others;
+    :func:`fallback_summary` counts all of them."""
+    return frame(con, "fallbacks_recent", {**_params(since, until), "n": n})
+
+
 def fallback_summary(
     con: duckdb.DuckDBPyConnection, *, since: datetime | None = None, until: datetime | None = None
 ) -> pl.DataFrame:

@@ -75,6 +75,8 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
     the billing totals, pay-per-use aggregates and the API-billing check from one billing cube (one pass).
     Pay-per-use requests come as per key/day aggregates (``api_leaks_by_key_day``) plus the most recent
     :data:`JSON_RECENT_API_LEAKS` (``api_leaks_recent``), not one row per request (analyzer.billing.api_leaks).
+    Fallback events likewise: the most recent :data:`JSON_MAX_EVENTS` (``fallbacks``) and how many there are
+    (``fallbacks_total``, the sum of ``fallback_summary``); every one: analyzer.fallbacks.fallback_events.
     """
     from . import billing, checks, fallbacks, windows
 
@@ -83,12 +85,14 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
     win = windows.windows(con, by=opts.by, plan=opts.plan, now=when, since=opts.since, until=opts.until)
     reuse = opts.by is None and opts.since is None and opts.until is None
     cube = billing.billing_cube(con, tz=opts.tz, **kw)  # the one pass that classifies every request
+    summary = fallbacks.fallback_summary(con, **kw)
     out: dict[str, Any] = {
         "windows": win,
         "active": windows.active_window(con, plan=opts.plan, now=when, frame=win if reuse else None),
         "weekly": windows.weekly(con, tz=opts.tz, now=when, since=opts.since, until=opts.until),
-        "fallbacks": fallbacks.fallback_events(con, **kw),
-        "fallback_summary": fallbacks.fallback_summary(con, **kw),
+        "fallbacks": fallbacks.recent_fallback_events(con, n=JSON_MAX_EVENTS, **kw),
+        "fallback_summary": summary,
+        "fallbacks_total": int(summary["events"].sum()) if summary.height else 0,
         "retries": fallbacks.retries(con, **kw),
         "billing_by_day": billing.billing_summary(con, by="day", tz=opts.tz, cube=cube, **kw),
         "billing_by_key": billing.billing_summary(con, by="key", tz=opts.tz, cube=cube, **kw),
@@ -177,7 +181,7 @@ def as_json(data: dict[str, Any], opts: ReportOptions) -> str:
         "active_window": data["active"],
         "weekly": data["weekly"],
         "fallbacks": {
-            "events_total": len(events),
+            "events_total": data.get("fallbacks_total", len(events)),
             "events": _recent(events, JSON_MAX_EVENTS),
             "summary": data["fallback_summary"],
             "retries_total": len(retries),
@@ -354,7 +358,8 @@ def print_report(data: dict[str, Any], opts: ReportOptions) -> None:
 
     fs = data["fallback_summary"]
     t = Table(
-        title=f"Fallbacks ({len(data['fallbacks'])} events; {len(data['retries'])} plain retries counted apart)",
+        title=f"Fallbacks ({data.get('fallbacks_total', len(data['fallbacks']))} events; "
+        f"{len(data['retries'])} plain retries counted apart)",
         title_justify="left",
     )
     for c in ("kind", "from", "to", "events", "rescued", "last", "trigger"):

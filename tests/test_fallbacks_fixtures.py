@@ -44,3 +44,15 @@ def test_the_retry_is_counted_apart(sample_db: Path) -> None:
     r = retries(con)
     retried = {s["response_id"] for s in sent if s["scenario"] == "7_retry_fail_once"}
     assert set(r["request_id"]) == retried == {"msg_fake_0010"}
+
+
+def test_recent_fallback_events_are_the_tail_of_all_of_them(sample_db: Path) -> None:
+    from analyzer.fallbacks import recent_fallback_events
+
+    con = connect(sample_db, read_only=True)
+    every = fallback_events(con)
+    assert every.height == 6
+    for n in (1, 4, 6, 50):
+        assert recent_fallback_events(con, n=n).to_dicts() == every.tail(n).to_dicts()
+    since = every["at"][2]
+    assert recent_fallback_events(con, n=2, since=since).to_dicts() == every.slice(2).tail(2).to_dicts()

@@ -21,6 +21,7 @@ def test_report_json_has_every_section(sample_db: Path) -> None:
     assert data["windows"][0]["requests"] == 27  # the 27 successful requests of the capture
     kinds = sorted({e["kind"] for e in data["fallbacks"]["events"]})
     assert kinds == ["litellm_cooldown", "litellm_router"]
+    assert (data["fallbacks"]["events_total"], len(data["fallbacks"]["events"])) == (6, 6)
     assert {a["id"] for a in data["check"]} == {
         "oauth_reaching_anthropic",
         "api_billing",
