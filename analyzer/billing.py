@@ -14,6 +14,7 @@ from typing import Any, Literal
 import duckdb
 import polars as pl
 
+from .db import sql
 from .errors import UserError
 from .fallbacks import frame
 
@@ -51,9 +52,18 @@ def _window_frame(
     w = w.select("window_start", "window_end")
     con.register("billing_windows", w.to_arrow())
     try:
-        return frame(con, "billing_summary_window", _params(since, until))
+        out = _summary(con, "billing_rows_window", _params(since, until))
     finally:
         con.unregister("billing_windows")
+    return out.rename({"grp": "window_start", "grp_end": "window_end"})
+
+
+def _summary(con: duckdb.DuckDBPyConnection, rows: str, params: dict[str, Any]) -> pl.DataFrame:
+    """billing_summary.sql over the grouped request rows of ``analyzer/sql/<rows>.sql``."""
+    text = sql("billing_summary").format(rows=sql(rows))
+    out = pl.from_arrow(con.sql(text, params=params).to_arrow_table())
+    assert isinstance(out, pl.DataFrame)
+    return out
 
 
 def billing_summary(
@@ -84,7 +94,8 @@ def billing_summary(
         return _window_frame(con, since, until)
     if by == "day":
         _check_tz(con, tz)
-    out = frame(con, "billing_summary", {**_params(since, until), "by": by, "tz": tz}).rename({"grp": by})
+    params = {**_params(since, until), "by": by, "tz": tz}
+    out = _summary(con, "billing_rows_by", params).drop("grp_end").rename({"grp": by})
     if by == "day":
         out = out.with_columns(pl.col("day").str.to_date("%Y-%m-%d"))
     return out

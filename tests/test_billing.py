@@ -160,6 +160,20 @@ def test_billing_summary_by_key_user_model(tmp_path: Path) -> None:
         billing_summary(con, by="day", tz="Mars/Olympus")
 
 
+def test_billing_summary_by_window(tmp_path: Path) -> None:
+    con = _store(tmp_path)
+    df = billing_summary(con, by="window")
+    assert df.columns[:3] == ["window_start", "window_end", "billing_route"]
+    first, second = (at(0), at(5 * 3600)), (at(15 * 3600), at(20 * 3600))  # ccusage's rule: 5 h from the hour
+    assert df.select("window_start", "window_end", "billing_route", "requests", "spend_usd").rows() == [
+        (*first, "api", 1, 1.0),
+        (*first, "subscription", 2, 0.75),
+        (*first, "subscription_overage", 1, 2.0),
+        (*first, "unknown", 1, 0.125),
+        (*second, "subscription", 1, 0.75),
+    ]
+
+
 def test_api_leaks_lists_every_pay_per_use_request(tmp_path: Path) -> None:
     con = _store(tmp_path)
     df = api_leaks(con)

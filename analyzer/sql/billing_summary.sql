@@ -1,19 +1,10 @@
--- Who paid, per group and billing_route, for requests in [$since, $until).
--- $by: 'day' (calendar day in zone $tz, 'YYYY-MM-DD'), 'key' (alias and hash prefix), 'user', 'model' (served group).
+-- Who paid, per group and billing_route, over the request rows with their group (grp, and grp_end for
+-- 5-hour windows) that analyzer.billing puts in place of the rows marker: billing_rows_by.sql or billing_rows_window.sql.
 -- spend_usd is LiteLLM's API-list-price figure for every route; api_billed_spend_usd is the part billed to
 -- pay-per-use (api, cloud, subscription_overage); subscription_value_usd is the API-price value of the
 -- subscription's traffic (what the plan covered). top_reasons: the three most frequent billing_evidence texts.
 with r as (
-    select
-        *,
-        case $by
-            when 'day' then strftime(timezone($tz, started_at), '%Y-%m-%d')
-            when 'key' then coalesce(key_alias || ' (' || left(key_hash, 12) || ')', key_hash, '(no key)')
-            when 'user' then coalesce(user_id, '(no user)')
-            when 'model' then coalesce(model_group, model_requested, model, '(no model)')
-        end as grp
-    from requests
-    where ($since is null or started_at >= $since) and ($until is null or started_at < $until)
+{rows}
 ),
 reasons as (
     select grp, billing_route, billing_evidence, count(*) as n from r group by all
@@ -28,6 +19,7 @@ top_reasons as (
 )
 select
     r.grp,
+    any_value(r.grp_end) as grp_end,
     r.billing_route,
     count(*) as requests,
     count(*) filter (where r.status = 'success') as successes,
@@ -47,4 +39,4 @@ select
 from r
 left join top_reasons t on t.grp is not distinct from r.grp and t.billing_route = r.billing_route
 group by r.grp, r.billing_route
-order by r.grp, r.billing_route
+order by r.grp nulls last, r.billing_route
