@@ -441,30 +441,14 @@ def windows(
     params: dict[str, Any] = {"by": col, "billing": _billing_param(billing)}
     filtered = params["billing"] is not None
     pricing.register_prices(con)
-    if granularity_ms > 0:
-        # one pass over the requests into buckets that no window boundary cuts (windows_buckets.sql), then the
-        # block rule over each bucket's first and last time, and the window sums over the buckets
-        params["bucket_ms"] = _bucket_ms(granularity_ms, length_ms)
-        buckets = con.sql(_source_query("windows_buckets", filtered), params=params).to_arrow_table()
-        con.register("_ccstats_buckets", buckets)
-        try:
-            got = con.execute(sql("windows_bucket_times")).fetchnumpy()
-            bounds = _group_blocks(
-                np.asarray(got["g"], dtype=object),
-                np.asarray(got["t"], dtype=np.int64),
-                granularity_ms,
-                length_ms,
-            )
-            con.register("_ccstats_bounds", bounds)
-            try:
-                df = _frame(con, sql("windows_aggregate"), {})
-            finally:
-                con.unregister("_ccstats_bounds")
-        finally:
-            con.unregister("_ccstats_buckets")
-    else:
-        # no flooring: a bucket would be one millisecond, so the requests are summed directly
-        got = con.execute(_source_query("windows_times", filtered), params).fetchnumpy()
+    # One pass over the requests into buckets that no window boundary cuts (windows_buckets.sql), then the block
+    # rule over each bucket's first and last time, and the window sums over the buckets. Without start flooring
+    # every millisecond is a possible boundary, so a bucket is one millisecond.
+    params["bucket_ms"] = _bucket_ms(granularity_ms, length_ms) if granularity_ms > 0 else 1
+    buckets = con.sql(_source_query("windows_buckets", filtered), params=params).to_arrow_table()
+    con.register("_ccstats_buckets", buckets)
+    try:
+        got = con.execute(sql("windows_bucket_times")).fetchnumpy()
         bounds = _group_blocks(
             np.asarray(got["g"], dtype=object),
             np.asarray(got["t"], dtype=np.int64),
@@ -473,9 +457,11 @@ def windows(
         )
         con.register("_ccstats_bounds", bounds)
         try:
-            df = _frame(con, _source_query("windows_aggregate_requests", filtered), params)
+            df = _frame(con, sql("windows_aggregate"), {})
         finally:
             con.unregister("_ccstats_bounds")
+    finally:
+        con.unregister("_ccstats_buckets")
     df = _to_utc_frame(df)
 
     minutes = (pl.col("last_ms") - pl.col("first_ms")) / MINUTE_MS
