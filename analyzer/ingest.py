@@ -383,40 +383,31 @@ def merge_pending(con: duckdb.DuckDBPyConnection, batch: int | None = None) -> b
 
 def _merge_pending_now(con: duckdb.DuckDBPyConnection) -> None:
     """Merge everything pending, a bounded batch per transaction so a million call ids fit the memory cap."""
-    while True:
-        con.execute("begin transaction")
-        try:
-            try:
-                merged = merge_pending(con, MERGE_BATCH_CALLS)
-            except duckdb.OutOfMemoryException:
-                con.execute("rollback")
-                merged = _with_memory(con, "4GB", functools.partial(merge_pending, con, MERGE_BATCH_CALLS))
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
-        if not merged:
-            return
+    _until_done(con, functools.partial(merge_pending, con, MERGE_BATCH_CALLS))
 
 
 def _merge_transcripts_now(con: duckdb.DuckDBPyConnection) -> None:
     """Match pending transcript keys, a bounded batch of sessions per transaction (each batch deletes its pending
     rows, so the loop ends); after the callback merges, which make the request rows matched against."""
+    _until_done(con, functools.partial(claude_code.merge_pending_transcripts, con))
+
+
+def _until_done(con: duckdb.DuckDBPyConnection, batch: Callable[[], bool]) -> None:
+    """Run ``batch`` (which returns False when nothing was left to do) one transaction at a time until done; a
+    batch that needs more than the writer's memory cap is retried once with a larger one."""
     while True:
         con.execute("begin transaction")
         try:
             try:
-                merged = claude_code.merge_pending_transcripts(con)
+                did = batch()
             except duckdb.OutOfMemoryException:
                 con.execute("rollback")
-                merged = _with_memory(
-                    con, "4GB", functools.partial(claude_code.merge_pending_transcripts, con)
-                )
+                did = _with_memory(con, "4GB", batch)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
-        if not merged:
+        if not did:
             return
 
 
