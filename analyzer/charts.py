@@ -106,6 +106,37 @@ def _stack(chart: alt.Chart, value: str, group: str, order: str) -> alt.Chart:
     return chart.transform_stack(stack=value, groupby=[group], as_=["y0", "y1"], sort=[alt.SortField(order)])
 
 
+def _day_bars(
+    base: alt.Chart,
+    value: str,
+    order: str,
+    *,
+    x: alt.X,
+    y_title: str,
+    title: str,
+    color: Any,
+    tips: list[Any],
+    brush: Any = None,
+) -> alt.Chart:
+    """Stacked bars of ``value`` per day (x to day_end), coloured and stacked by ``order``; ``brush``: the
+    selection this chart defines (the other charts of the page filter on it)."""
+    chart = (
+        _stack(base, value, "day", order)
+        .mark_bar()
+        .encode(
+            x=x,
+            x2="day_end",
+            y=alt.Y("y0", type="quantitative", title=y_title),
+            y2="y1",
+            color=color,
+            tooltip=tips,
+        )
+    )
+    if brush is not None:
+        chart = chart.add_params(brush)
+    return chart.properties(width=WIDTH, height=160, title=title)
+
+
 # ---------------------------------------------------------------------------------------------- charts
 
 
@@ -366,32 +397,26 @@ def billing_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     ]
     base = alt.Chart(data)
     day_title = f"day {_tz_label(tz)}"
-    requests = (
-        _stack(base, "requests", "day", "billing_route")
-        .mark_bar()
-        .encode(
-            x=_x("day", f"{day_title}: drag to select"),
-            x2="day_end",
-            y=alt.Y("y0", type="quantitative", title="requests"),
-            y2="y1",
-            color=color,
-            tooltip=tips,
-        )
-        .add_params(brush)
-        .properties(width=WIDTH, height=160, title="Requests per day by billing route")
+    requests = _day_bars(
+        base,
+        "requests",
+        "billing_route",
+        x=_x("day", f"{day_title}: drag to select"),
+        y_title="requests",
+        title="Requests per day by billing route",
+        color=color,
+        tips=tips,
+        brush=brush,
     )
-    tokens = (
-        _stack(base, "total_tokens", "day", "billing_route")
-        .mark_bar()
-        .encode(
-            x=_x("day", day_title, brush),
-            x2="day_end",
-            y=alt.Y("y0", type="quantitative", title="tokens"),
-            y2="y1",
-            color=color,
-            tooltip=tips,
-        )
-        .properties(width=WIDTH, height=160, title="Tokens per day by billing route")
+    tokens = _day_bars(
+        base,
+        "total_tokens",
+        "billing_route",
+        x=_x("day", day_title, brush),
+        y_title="tokens",
+        title="Tokens per day by billing route",
+        color=color,
+        tips=tips,
     )
     money = (
         base.transform_filter(brush)
@@ -501,32 +526,26 @@ def models_cost_chart(df: pl.DataFrame, *, tz: str = "UTC") -> AnyChart:
     base = alt.Chart(data)
     color = alt.Color("model", type="nominal")
     day_title = f"day {_tz_label(tz)}"
-    spend = (
-        _stack(base, "spend_usd", "day", "model")
-        .mark_bar()
-        .encode(
-            x=_x("day", f"{day_title}: drag to select"),
-            x2="day_end",
-            y=alt.Y("y0", type="quantitative", title="USD (API list price)"),
-            y2="y1",
-            color=color,
-            tooltip=tips,
-        )
-        .add_params(brush)
-        .properties(width=WIDTH, height=160, title="Spend per day by model (LiteLLM logged, API list price)")
+    spend = _day_bars(
+        base,
+        "spend_usd",
+        "model",
+        x=_x("day", f"{day_title}: drag to select"),
+        y_title="USD (API list price)",
+        title="Spend per day by model (LiteLLM logged, API list price)",
+        color=color,
+        tips=tips,
+        brush=brush,
     )
-    tokens = (
-        _stack(base, "total_tokens", "day", "model")
-        .mark_bar()
-        .encode(
-            x=_x("day", day_title, brush),
-            x2="day_end",
-            y=alt.Y("y0", type="quantitative", title="tokens"),
-            y2="y1",
-            color=color,
-            tooltip=tips,
-        )
-        .properties(width=WIDTH, height=160, title="Tokens per day by model")
+    tokens = _day_bars(
+        base,
+        "total_tokens",
+        "model",
+        x=_x("day", day_title, brush),
+        y_title="tokens",
+        title="Tokens per day by model",
+        color=color,
+        tips=tips,
     )
     totals = (
         base.transform_filter(brush)
