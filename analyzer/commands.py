@@ -10,7 +10,14 @@ from typing import Any
 
 from .db import connect, default_db_path
 from .errors import UserError
-from .ingest import IngestOptions, SourceSummary, after_ingest, expand_paths, ingest_file, load_litellm_config
+from .ingest import (
+    IngestOptions,
+    SourceSummary,
+    after_ingest,
+    expand_paths,
+    ingest_files,
+    load_litellm_config,
+)
 
 PROGRESS_MIN_BYTES = 8 << 20
 
@@ -171,8 +178,7 @@ def ingest_command(
         opts = IngestOptions(
             kind=kind, log_tz=log_tz, progress=_progress_factory(stack), merge_transcripts=False
         )
-        for f in files:
-            summaries.append(ingest_file(con, f, opts))
+        summaries.extend(ingest_files(con, files, opts))
         if dsns:
             from .sources.postgres import ingest_postgres
 

@@ -206,22 +206,31 @@ def _find_source(
         "order by last_ingest desc",
         [lengths, [_sha(head[:n]) for n in lengths]],
     ).fetchall()
-    for sid, off, lines, size, fp, fplen, old_path, dev, ino in rows:
-        if _sha(head[:fplen]) != fp:
-            continue
-        # Two different live files can share their first bytes (same banner): the stored one is still at its
-        # old path under another inode with the same start, so this file is a different source.
-        if old_path != str(path) and (dev, ino) != (st.st_dev, st.st_ino):
-            try:
-                ost = os.stat(old_path)
-                if (ost.st_dev, ost.st_ino) == (dev, ino) and _read_head(
-                    Path(old_path), _is_gzip(Path(old_path)), fplen
-                ) == head[:fplen]:
-                    continue
-            except OSError:
-                pass
-        return _Source(sid, off, lines, size, fp, fplen, False)
+    for row in rows:
+        if _accepts(row, path, head, st):
+            sid, off, lines, size, fp, fplen = row[:6]
+            return _Source(sid, off, lines, size, fp, fplen, False)
     return None
+
+
+def _accepts(row: tuple, path: Path, head: bytes, st: os.stat_result) -> bool:
+    """Whether a stored source row (source_id, offset_bytes, lines_read, size_bytes, fingerprint,
+    fingerprint_len, path, device, inode) is the one this file continues."""
+    _sid, _off, _lines, _size, fp, fplen, old_path, dev, ino = row
+    if _sha(head[:fplen]) != fp:
+        return False
+    # Two different live files can share their first bytes (same banner): the stored one is still at its
+    # old path under another inode with the same start, so this file is a different source.
+    if old_path != str(path) and (dev, ino) != (st.st_dev, st.st_ino):
+        try:
+            ost = os.stat(old_path)
+            if (ost.st_dev, ost.st_ino) == (dev, ino) and _read_head(
+                Path(old_path), _is_gzip(Path(old_path)), fplen
+            ) == head[:fplen]:
+                return False
+        except OSError:
+            pass
+    return True
 
 
 def _register_source(
@@ -272,6 +281,14 @@ def _quarantine_rows(
         )
 
 
+def _with_source_columns(batch: pa.Table, source_id: int | None, path: str) -> pa.Table:
+    """``batch`` plus constant source_id and source_path columns (the source path dictionary-encoded)."""
+    n = batch.num_rows
+    ids = pa.array(np.full(n, source_id, np.int64)) if source_id is not None else pa.nulls(n, pa.int64())
+    paths = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([path], pa.string()))
+    return batch.append_column("source_id", ids).append_column("source_path", paths)
+
+
 def write_batch(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -283,13 +300,16 @@ def write_batch(
 ) -> tuple[int, int, int, int]:
     """Normalise one batch of (line_no, byte_offset, line) and store it. Returns added, duplicates, quarantined,
     skipped. Runs inside the caller's transaction."""
+    params: dict[str, object] | None = {"source_id": source_id}
+    if kind == PROXY:
+        params = {"source_id": source_id, "log_tz": log_tz}
+    if kind == TRANSCRIPT:
+        # The transcript normaliser takes its source from the batch's columns (one batch can hold many files).
+        params = None
+        if "source_id" not in batch.column_names:
+            batch = _with_source_columns(batch, source_id, path)
     con.register("batch", batch)
     try:
-        params: dict[str, object] = {"source_id": source_id}
-        if kind == PROXY:
-            params["log_tz"] = log_tz
-        if kind == TRANSCRIPT:
-            params["source_path"] = path
         con.execute(f"create or replace temp table norm as {sql(_NORMALIZER[kind])}", params)
     finally:
         try:
@@ -843,7 +863,7 @@ def ingest_paths(
     """Ingest files, folders and globs. Returns per-file summaries and path errors (one line each)."""
     files, errors = expand_paths(paths)
     opts = dataclasses.replace(opts or IngestOptions(), merge_transcripts=False)  # after_ingest merges them
-    summaries = [ingest_file(con, f, opts) for f in files]
+    summaries = ingest_files(con, files, opts)
     after_ingest(con)
     return summaries, errors
 
@@ -881,3 +901,338 @@ def load_litellm_config(con: duckdb.DuckDBPyConnection, config_path: str | Path)
         con.executemany("insert into litellm_deployments values (?, ?, ?, ?, ?, ?, ?, now())", rows)
     con.execute("commit")
     return len(rows)
+
+
+# ---------------------------------------------------------------- many small transcript files at once
+
+GROUP_BYTES = CHUNK_BYTES  # new bytes of small transcript files stored per transaction and normaliser call
+GROUP_FILE_BYTES = 8 << 20  # larger transcript files go one by one (ingest_file)
+GROUP_LOOKUP_FILES = 2000  # files whose stored sources are looked up in one query
+
+
+@dataclass
+class _GroupFile:
+    path: Path
+    st: os.stat_result
+    head: bytes  # first FINGERPRINT_BYTES bytes
+    summary: SourceSummary
+    src: _Source | None = None
+    chunks: list[_Chunk] = field(default_factory=list)
+
+
+def _small_transcript(path: Path, opts: IngestOptions) -> _GroupFile | None:
+    """The file, when it is a plain (not gzip) Claude Code transcript small enough to be stored with others."""
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size >= GROUP_FILE_BYTES:
+            return None
+        head = _read_head(path, False, DETECT_BYTES)
+    except OSError:
+        return None
+    if head[:2] == b"\x1f\x8b" or not head.strip():  # gzip (as _is_gzip) or empty: ingest_file
+        return None
+    fmt = sources.detect(head)
+    if opts.kind:
+        fmt = Format(opts.kind, fmt.shape if fmt else LINES)
+    if fmt is None or fmt.kind != TRANSCRIPT or fmt.shape != LINES:
+        return None
+    summary = SourceSummary(str(path), format=fmt.name)
+    return _GroupFile(path, st, head[:FINGERPRINT_BYTES], summary)
+
+
+def ingest_files(
+    con: duckdb.DuckDBPyConnection, files: Iterable[Path], opts: IngestOptions | None = None
+) -> list[SourceSummary]:
+    """Ingest files in order, like ``ingest_file`` on each, but runs of small plain transcript files share
+    transactions and normaliser calls (a Claude Code folder holds thousands of small session files)."""
+    opts = opts or IngestOptions()
+    summaries: list[SourceSummary] = []
+    run: list[_GroupFile] = []
+    for f in files:
+        g = _small_transcript(f, opts)
+        if g is not None:
+            run.append(g)
+            if len(run) >= GROUP_LOOKUP_FILES:
+                summaries.extend(_ingest_transcript_run(con, run, opts))
+                run = []
+            continue
+        if run:
+            summaries.extend(_ingest_transcript_run(con, run, opts))
+            run = []
+        summaries.append(ingest_file(con, f, opts))
+    if run:
+        summaries.extend(_ingest_transcript_run(con, run, opts))
+    return summaries
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, run: list[_GroupFile]) -> list[list[tuple]]:
+    """Per file, the stored source rows whose fingerprint matches its head, newest first (as _find_source)."""
+    lengths = [int(r[0]) for r in con.execute("select distinct fingerprint_len from sources").fetchall()]
+    out: list[list[tuple]] = [[] for _ in run]
+    if not lengths:
+        return out
+    keys: dict[tuple[int, str], list[int]] = {}
+    for i, g in enumerate(run):
+        for n in lengths:
+            if n <= len(g.head):
+                keys.setdefault((n, _sha(g.head[:n])), []).append(i)
+    if not keys:
+        return out
+    rows = con.execute(
+        "select source_id, offset_bytes, lines_read, size_bytes, fingerprint, fingerprint_len, path, device, inode "
+        "from sources where (fingerprint_len, fingerprint) in (select unnest(?), unnest(?)) "
+        "order by last_ingest desc",
+        [[k[0] for k in keys], [k[1] for k in keys]],
+    ).fetchall()
+    for row in rows:
+        for i in keys.get((int(row[5]), row[4]), []):
+            out[i].append(row)
+    return out
+
+
+def _ingest_transcript_run(
+    con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: IngestOptions
+) -> list[SourceSummary]:
+    """Match each file of ``run`` to its stored source, as ingest_file does, then store their new lines in
+    batches of GROUP_BYTES. A file whose matching could depend on an earlier file of the run (same first bytes)
+    starts a new lookup after what precedes it is stored, so every file sees the state ingest_file would."""
+    start = 0
+    while start < len(run):
+        cands = _candidates(con, run[start:])
+        claimed: set[int] = set()
+        new_prefixes: dict[int, set[str]] = {}
+        new: list[_GroupFile] = []
+        end = start
+        for g, rows in zip(run[start:], cands, strict=True):
+            ids = {int(r[0]) for r in rows}
+            if ids & claimed or any(
+                n <= len(g.head) and _sha(g.head[:n]) in hs for n, hs in new_prefixes.items()
+            ):
+                break  # depends on an earlier file of this lookup
+            claimed |= ids
+            src = next(
+                (
+                    _Source(r[0], r[1], r[2], r[3], r[4], r[5], False)
+                    for r in rows
+                    if _accepts(r, g.path, g.head, g.st)
+                ),
+                None,
+            )
+            if src is not None and g.st.st_size < src.offset:
+                src = None  # truncated in place: a new life of the file
+            fplen = len(g.head)
+            if src is None:
+                new.append(g)
+            elif src.fingerprint_len < fplen:
+                con.execute(
+                    "update sources set fingerprint = ?, fingerprint_len = ? where source_id = ?",
+                    [_sha(g.head), fplen, src.source_id],
+                )
+            new_prefixes.setdefault(fplen, set()).add(_sha(g.head))
+            g.src = src
+            end += 1
+        _register_sources(con, new)
+        _store_run(con, run[start:end], opts)
+        start = end
+    _merge_pending_now(con)
+    if opts.merge_transcripts:
+        _merge_transcripts_now(con)
+    return [g.summary for g in run]
+
+
+def _register_sources(con: duckdb.DuckDBPyConnection, new: list[_GroupFile]) -> None:
+    """One insert for the new sources of a run, ids from the sequence in file order (as _register_source)."""
+    if not new:
+        return
+    ids = sorted(
+        int(r[0]) for r in con.execute("select nextval('source_ids') from range(?)", [len(new)]).fetchall()
+    )
+    table = pa.table(
+        {
+            "source_id": pa.array(ids, pa.int64()),
+            "path": pa.array([str(g.path) for g in new], pa.string()),
+            "device": pa.array([g.st.st_dev for g in new], pa.int64()),
+            "inode": pa.array([g.st.st_ino for g in new], pa.int64()),
+            "fingerprint": pa.array([_sha(g.head) for g in new], pa.string()),
+            "fingerprint_len": pa.array([len(g.head) for g in new], pa.int32()),
+            "format": pa.array([g.summary.format for g in new], pa.string()),
+        }
+    )
+    con.register("_new_sources", table)
+    try:
+        con.execute(
+            "insert into sources (source_id, path, device, inode, fingerprint, fingerprint_len, compressed, "
+            "format, first_ingest, last_ingest) select source_id, path, device, inode, fingerprint, "
+            "fingerprint_len, false, format, now(), now() from _new_sources"
+        )
+    finally:
+        con.unregister("_new_sources")
+    for g, sid in zip(new, ids, strict=True):
+        g.src = _Source(sid, 0, 0, 0, _sha(g.head), len(g.head), True)
+
+
+def _store_run(con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: IngestOptions) -> None:
+    """Read the new complete lines of each file (a partial last line waits) and store them in batches."""
+    fmt = Format(TRANSCRIPT, LINES)
+    advance = None
+    if opts.progress and len(run) > 1:
+        advance = opts.progress(
+            f"{len(run)} transcript files",
+            sum(max(g.st.st_size - (g.src.offset if g.src else 0), 0) for g in run),
+        )
+    batch: list[_GroupFile] = []
+    size = 0
+    for g in run:
+        assert g.src is not None
+        try:
+            with g.path.open("rb") as f:
+                f.seek(g.src.offset)
+                budget = max(g.st.st_size - g.src.offset, 0)
+                g.chunks = list(_read_chunks(f, budget, g.src.offset, g.src.lines_read, fmt, opts, g.summary))
+        except OSError as exc:  # removed or made unreadable since it was looked at
+            g.summary.error = exc.strerror or str(exc)
+            continue
+        n = sum(len(c.data) for c in g.chunks)
+        if not n:
+            g.summary.note = g.summary.note or "already up to date"
+            continue
+        if batch and size + n > GROUP_BYTES:
+            _store_batch(con, batch, advance)
+            batch, size = [], 0
+        batch.append(g)
+        size += n
+    if batch:
+        _store_batch(con, batch, advance)
+
+
+def _store_batch(con: duckdb.DuckDBPyConnection, batch: list[_GroupFile], advance: ProgressFn | None) -> None:
+    tables = []
+    offsets = []
+    for g in batch:
+        assert g.src is not None
+        for c in g.chunks:
+            tables.append(_with_source_columns(c.table, g.src.source_id, str(g.path)))
+            offsets.append(
+                c.offsets.append_column(
+                    "source_id", pa.array(np.full(c.offsets.num_rows, g.src.source_id, np.int64))
+                )
+            )
+    lines = pa.concat_tables(tables, promote_options="permissive")
+    offs = pa.concat_tables(offsets)
+    files = pa.table(
+        {
+            "source_id": pa.array([g.src.source_id for g in batch if g.src], pa.int64()),
+            "pos": pa.array(range(len(batch)), pa.int64()),
+            "path": pa.array([str(g.path) for g in batch], pa.string()),
+            "n_lines": pa.array([sum(c.table.num_rows for c in g.chunks) for g in batch], pa.int64()),
+            "n_py_bad": pa.array([sum(len(c.py_bad) for c in g.chunks) for g in batch], pa.int64()),
+            "offset_bytes": pa.array(
+                [
+                    g.chunks[-1].base_offset + len(g.chunks[-1].data) + g.chunks[-1].consumed_extra
+                    for g in batch
+                ],
+                pa.int64(),
+            ),
+            "lines_read": pa.array(
+                [g.chunks[-1].first_line_no - 1 + g.chunks[-1].n for g in batch], pa.int64()
+            ),
+        }
+    )
+    work = functools.partial(_store_batch_tx, con, batch, lines, offs, files)
+    con.execute("begin transaction")
+    try:
+        try:
+            counts = work()
+        except duckdb.OutOfMemoryException:
+            con.execute("rollback")
+            counts = _with_memory(con, "4GB", work)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    for g in batch:
+        assert g.src is not None
+        added, dups, bad, skipped = counts[g.src.source_id]
+        s = g.summary
+        s.rows_added += added
+        s.duplicates += dups
+        s.quarantined += bad
+        s.skipped += skipped
+        s.lines += sum(c.n for c in g.chunks)
+        s.bytes_read += sum(len(c.data) for c in g.chunks)
+        g.chunks = []
+        if advance:
+            advance(s.bytes_read)
+
+
+def _store_batch_tx(
+    con: duckdb.DuckDBPyConnection,
+    batch: list[_GroupFile],
+    lines: pa.Table,
+    offs: pa.Table,
+    files: pa.Table,
+) -> dict[int, tuple[int, int, int, int]]:
+    """Store one batch of many files' lines in the caller's transaction; per source id: added, duplicates,
+    quarantined, skipped, counted as storing the files one after another would."""
+    for g in batch:
+        assert g.src is not None
+        for c in g.chunks:
+            _quarantine_rows(con, g.src.source_id, str(g.path), c.py_bad)
+    con.register("batch", lines)
+    try:
+        con.execute(f"create or replace temp table norm as {sql('normalize_transcript')}")
+    finally:
+        try:
+            con.unregister("batch")
+        except duckdb.Error:
+            pass
+    con.register("_grp_files", files)
+    con.register("_grp_offsets", offs)
+    try:
+        con.execute(
+            "insert into quarantine select n.source_id, n.source_path, n.line_no, b.byte_offset, n._reason, "
+            "n._excerpt, now() from norm n left join _grp_offsets b "
+            "on b.source_id = n.source_id and b.line_no = n.line_no where n._reason is not null"
+        )
+        # New entries are credited to the first file (in order) holding their key, as one-by-one ingest does.
+        con.execute(
+            "create or replace temp table _grp_keys as select n.entry_key, arg_min(n.source_id, f.pos) as sid "
+            "from norm n join _grp_files f using (source_id) where n._reason is null group by n.entry_key"
+        )
+        known = con.execute(
+            "select count(*) from transcript_entries where entry_key in (select entry_key from _grp_keys)"
+        ).fetchall()[0][0]
+        if known:
+            con.execute("delete from _grp_keys where entry_key in (select entry_key from transcript_entries)")
+        claude_code.store_transcript_batch(con, fresh=not known)  # same keys as _grp_keys
+        rows = con.execute(
+            "with c as (select source_id, count(*) as total, count(_reason) as bad, "
+            "count(*) filter (where _reason is null) as good from norm group by source_id), "
+            "a as (select sid as source_id, count(*) as added from _grp_keys group by sid) "
+            "select f.source_id, coalesce(a.added, 0), coalesce(c.good, 0) - coalesce(a.added, 0), "
+            "coalesce(c.bad, 0) + f.n_py_bad, f.n_lines - coalesce(c.total, 0) "
+            "from _grp_files f left join c using (source_id) left join a using (source_id)"
+        ).fetchall()
+        counts = {int(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+        upd = files.append_column(
+            "added", pa.array([counts[int(s)][0] for s in files.column("source_id").to_pylist()], pa.int64())
+        )
+        for i, name in enumerate(("dups", "bad", "skipped"), start=1):
+            upd = upd.append_column(
+                name, pa.array([counts[int(s)][i] for s in files.column("source_id").to_pylist()], pa.int64())
+            )
+        con.register("_grp_update", upd)
+        try:
+            con.execute(
+                "update sources set offset_bytes = u.offset_bytes, lines_read = u.lines_read, "
+                "size_bytes = greatest(sources.size_bytes, u.offset_bytes), "
+                "rows_added = sources.rows_added + u.added, duplicates = sources.duplicates + u.dups, "
+                "quarantined = sources.quarantined + u.bad, skipped_lines = sources.skipped_lines + u.skipped, "
+                "last_ingest = now(), path = u.path from _grp_update u where sources.source_id = u.source_id"
+            )
+        finally:
+            con.unregister("_grp_update")
+    finally:
+        con.unregister("_grp_files")
+        con.unregister("_grp_offsets")
+    return counts

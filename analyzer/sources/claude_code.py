@@ -96,18 +96,21 @@ def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
     return int(con.execute(query).fetchall()[0][0])  # type: ignore[index]
 
 
-def store_transcript_batch(con: duckdb.DuckDBPyConnection) -> int:
+def store_transcript_batch(con: duckdb.DuckDBPyConnection, fresh: bool | None = None) -> int:
     """Upsert the good rows of the temp table ``norm`` (normalize_transcript output) into transcript_entries and
     record their (session, message id) keys in ``pending_transcripts``; the merge into request_log runs later
-    (:func:`merge_pending_transcripts`). Returns the number of new entries. Runs in the caller's transaction."""
+    (:func:`merge_pending_transcripts`). Returns the number of new entries. Runs in the caller's transaction.
+    ``fresh``: whether no key of the batch is stored yet, when the caller knows (else it is looked up)."""
     con.execute(
         "create or replace temp table _cc_new as "
         "select * exclude (line_no, _reason, _excerpt) from norm where _reason is null "
         "qualify row_number() over (partition by entry_key order by total_tokens desc, source_path, source_line) = 1"
     )
-    if not _count(
-        con, "select count(*) from transcript_entries where entry_key in (select entry_key from _cc_new)"
-    ):
+    if fresh is None:
+        fresh = not _count(
+            con, "select count(*) from transcript_entries where entry_key in (select entry_key from _cc_new)"
+        )
+    if fresh:
         # No copy stored yet (the common case, and every cold ingest): a plain insert, several times cheaper
         # than the upsert below.
         con.execute("insert into transcript_entries by name select * from _cc_new")

@@ -1,5 +1,5 @@
 -- Claude Code transcript lines (<config>/projects/<project>/<session>.jsonl) -> transcript_entries.
--- Input: relation `batch(line_no, line)`; parameters $source_id, $source_path.
+-- Input: relation `batch(line_no, line, source_id, source_path)` (a batch can hold lines of many files).
 -- Output: transcript_entries columns plus line_no, _reason (non-null = quarantine) and _excerpt.
 -- Which lines count follows ccusage 20.0.24 (tests/support/ccusage.py; checked against the binary):
 -- * only lines holding the exact bytes "usage":{ (compact JSON, as Claude Code writes it); others are skipped,
@@ -10,7 +10,7 @@
 -- * cache creation = usage.cache_creation.ephemeral_5m + ephemeral_1h when that object is present, else
 --   usage.cache_creation_input_tokens; model gets "-<speed>" when usage.speed is set.
 with candidates as (
-    select line_no, line
+    select line_no, line, source_id, source_path
     from batch
     where contains(line, '"usage":{') or contains(line, 'usage limit reached|')
 ),
@@ -18,6 +18,8 @@ parsed as (
     select
         line_no,
         line,
+        source_id,
+        source_path,
         try(json_transform(line, '{
             "type": "VARCHAR", "sessionId": "VARCHAR", "requestId": "VARCHAR", "uuid": "VARCHAR",
             "timestamp": "VARCHAR", "version": "VARCHAR", "cwd": "VARCHAR", "costUSD": "DOUBLE",
@@ -59,12 +61,12 @@ normalized as (
         case
             when j.message.id is not null then j.message.id || chr(31) || coalesce(j.requestId, '')
             when j.uuid is not null and j.uuid <> '' then 'uuid:' || j.uuid
-            else 'line:' || $source_path || ':' || line_no
+            else 'line:' || source_path || ':' || line_no
         end as entry_key,
         j.message.id as message_id,
         j.requestId as request_id,
         j.sessionId as session_id,
-        regexp_extract($source_path, '/projects/([^/]+)/[^/]*$', 1) as _project,
+        regexp_extract(source_path, '/projects/([^/]+)/[^/]*$', 1) as _project,
         nullif(_project, '') as project,
         j.cwd as cwd,
         j.version as version,
@@ -89,8 +91,8 @@ normalized as (
         end as error_text,
         case when _is_limit then to_timestamp(cast(_reset_epoch as bigint)) end as limit_reset_at,
         j.uuid as line_uuid,
-        $source_id as source_id,
-        $source_path as source_path,
+        source_id,
+        source_path,
         line_no as source_line,
         now() as ingested_at
     from kept
