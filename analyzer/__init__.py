@@ -6,7 +6,7 @@ Importing this package is cheap: analytics and charts load on first use.
 
 from .db import connect, default_db_path
 from .errors import UserError
-from .ingest import IngestOptions, SourceSummary, ingest_file, ingest_paths
+from .ingest import IngestOptions, SourceSummary, ingest_file, ingest_files, ingest_paths
 
 __all__ = [
     "connect",
@@ -15,6 +15,7 @@ __all__ = [
     "IngestOptions",
     "SourceSummary",
     "ingest_file",
+    "ingest_files",
     "ingest_paths",
 ]
 __version__ = "0.1.0"

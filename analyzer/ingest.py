@@ -413,22 +413,26 @@ def _merge_transcripts_now(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _until_done(con: duckdb.DuckDBPyConnection, batch: Callable[[], bool]) -> None:
-    """Run ``batch`` (which returns False when nothing was left to do) one transaction at a time until done; a
-    batch that needs more than the writer's memory cap is retried once with a larger one."""
-    while True:
-        con.execute("begin transaction")
+    """Run ``batch`` (which returns False when nothing was left to do) one transaction at a time until done."""
+    while _transaction(con, batch):
+        pass
+
+
+def _transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], _T]) -> _T:
+    """Run ``work`` in one transaction and commit it. Work that needs more than the writer's memory cap (say a
+    20 MB line, or a large merge batch) is retried once with a larger cap rather than failing the ingest."""
+    con.execute("begin transaction")
+    try:
         try:
-            try:
-                did = batch()
-            except duckdb.OutOfMemoryException:
-                con.execute("rollback")
-                did = _with_memory(con, "4GB", batch)
-            con.execute("commit")
-        except BaseException:
+            out = work()
+        except duckdb.OutOfMemoryException:
             con.execute("rollback")
-            raise
-        if not did:
-            return
+            out = _with_memory(con, "4GB", work)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return out
 
 
 def _lines_table(data: bytes, first_line_no: int, base_offset: int) -> tuple[pa.Table, np.ndarray]:
@@ -1138,18 +1142,7 @@ def _store_batch(con: duckdb.DuckDBPyConnection, batch: list[_GroupFile], advanc
             ),
         }
     )
-    work = functools.partial(_store_batch_tx, con, batch, lines, offs, files)
-    con.execute("begin transaction")
-    try:
-        try:
-            counts = work()
-        except duckdb.OutOfMemoryException:
-            con.execute("rollback")
-            counts = _with_memory(con, "4GB", work)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+    counts = _transaction(con, functools.partial(_store_batch_tx, con, batch, lines, offs, files))
     for g in batch:
         assert g.src is not None
         added, dups, bad, skipped = counts[g.src.source_id]
