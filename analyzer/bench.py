@@ -78,6 +78,18 @@ def _py() -> str:
     return sys.executable
 
 
+def _synth(kind: str, out: Path, n: int, seed: int) -> int:
+    """Generate a corpus in a child process (analyzer.synth's CLI), so this process stays small: peak RSS is read
+    with wait4, and a child's figure includes the parent's size at fork."""
+    done = subprocess.run(
+        [_py(), "-m", "analyzer.synth", kind, str(out), "-n", str(n), "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout.split()[0])
+
+
 def _ccstats(*args: str) -> list[str]:
     return [_py(), "-m", "analyzer", *args]
 
@@ -238,10 +250,7 @@ class Bench:
 
     def gen(self, kind: str, n: int, path: Path, seed: int = SEED) -> Result:
         t0 = time.perf_counter()
-        if kind == "spend":
-            count = synth.write_spend_jsonl(path, n, seed)
-        else:
-            count = synth.write_callbacks_jsonl(path, n, seed)
+        count = _synth(kind, path, n, seed)
         secs = time.perf_counter() - t0
         size = path.stat().st_size
         return {
@@ -396,7 +405,7 @@ class Bench:
         cfg = self.work / "claude"
         shutil.rmtree(cfg, ignore_errors=True)
         t0 = time.perf_counter()
-        lines = synth.write_transcripts(cfg, n, SEED)
+        lines = _synth("transcripts", cfg, n, SEED)
         self.results["transcripts"] = {"lines": lines, "seconds": round(time.perf_counter() - t0, 1)}
         version = subprocess.run(
             [exe, "--version"], capture_output=True, text=True, timeout=60
