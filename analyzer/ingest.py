@@ -66,6 +66,16 @@ class SourceSummary:
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
 
+    def count(self, counts: tuple[int, int, int, int], lines: int, nbytes: int) -> None:
+        """Add one stored batch: (added, duplicates, quarantined, skipped), its lines and bytes read."""
+        added, dups, bad, skipped = counts
+        self.rows_added += added
+        self.duplicates += dups
+        self.quarantined += bad
+        self.skipped += skipped
+        self.lines += lines
+        self.bytes_read += nbytes
+
 
 @dataclass
 class _Source:
@@ -524,12 +534,21 @@ def _prepare_chunk(data: bytes, consumed_extra: int, first_line_no: int, base_of
 def _store_chunk(
     con: duckdb.DuckDBPyConnection, kind: str, chunk: _Chunk, src: _Source, path: str, log_tz: str
 ) -> tuple[int, int, int, int]:
-    """Store one prepared chunk; returns added, duplicates, quarantined, skipped."""
+    """Store one prepared chunk and move the source's offset past it, in the caller's transaction; returns
+    added, duplicates, quarantined, skipped."""
     _quarantine_rows(con, src.source_id, path, chunk.py_bad)
     added, dups, bad, skipped = write_batch(
         con, kind, chunk.table, src.source_id, path, log_tz, chunk.offsets
     )
-    return added, dups, bad + len(chunk.py_bad), skipped
+    bad += len(chunk.py_bad)
+    offset = chunk.base_offset + len(chunk.data) + chunk.consumed_extra
+    con.execute(
+        "update sources set offset_bytes = ?, lines_read = ?, size_bytes = greatest(size_bytes, ?), "
+        "rows_added = rows_added + ?, duplicates = duplicates + ?, quarantined = quarantined + ?, "
+        "skipped_lines = skipped_lines + ?, last_ingest = now(), path = ? where source_id = ?",
+        [offset, chunk.first_line_no - 1 + chunk.n, offset, added, dups, bad, skipped, path, src.source_id],
+    )
+    return added, dups, bad, skipped
 
 
 def _read_chunks(
@@ -645,37 +664,8 @@ def _ingest_lines(
         budget: int | None = None if compressed else max(total_size - src.offset, 0)
         chunks = _read_chunks(f, budget, src.offset, src.lines_read, fmt, opts, summary)
         for chunk in _prefetched(chunks):
-            con.execute("begin transaction")
-            try:
-                try:
-                    added, dups, bad, skipped = _store_chunk(con, fmt.kind, chunk, src, str(path), log_tz)
-                except duckdb.OutOfMemoryException:
-                    # A pathological record (say a 20 MB line) can need more than the writer's memory cap:
-                    # retry this one chunk with a larger cap rather than fail the ingest.
-                    con.execute("rollback")
-                    added, dups, bad, skipped = _with_memory(
-                        con,
-                        "4GB",
-                        functools.partial(_store_chunk, con, fmt.kind, chunk, src, str(path), log_tz),
-                    )
-                offset = chunk.base_offset + len(chunk.data) + chunk.consumed_extra
-                line_no = chunk.first_line_no - 1 + chunk.n
-                con.execute(
-                    "update sources set offset_bytes = ?, lines_read = ?, size_bytes = greatest(size_bytes, ?), "
-                    "rows_added = rows_added + ?, duplicates = duplicates + ?, quarantined = quarantined + ?, "
-                    "skipped_lines = skipped_lines + ?, last_ingest = now(), path = ? where source_id = ?",
-                    [offset, line_no, offset, added, dups, bad, skipped, str(path), src.source_id],
-                )
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
-            summary.rows_added += added
-            summary.duplicates += dups
-            summary.quarantined += bad
-            summary.skipped += skipped
-            summary.lines += chunk.n
-            summary.bytes_read += len(chunk.data)
+            store = functools.partial(_store_chunk, con, fmt.kind, chunk, src, str(path), log_tz)
+            summary.count(_transaction(con, store), chunk.n, len(chunk.data))
             if advance:
                 advance(len(chunk.data))
 
@@ -750,13 +740,14 @@ def _ingest_document(
         line_nos.append(no)
     table = pa.table({"line_no": pa.array(line_nos, pa.int64()), "line": pa.array(lines, pa.large_string())})
     summary.format = Format(kind, fmt.shape).name
-    con.execute("begin transaction")
-    try:
+
+    def store() -> tuple[int, int, int, int]:
         _quarantine_rows(con, src.source_id, str(path), bad)
         added, dups, nbad, skipped = write_batch(con, kind, table, src.source_id, str(path), log_tz)
         con.execute(
-            "update sources set offset_bytes = ?, lines_read = ?, size_bytes = ?, format = ?, rows_added = rows_added + ?, "
-            "duplicates = duplicates + ?, quarantined = quarantined + ?, last_ingest = now(), path = ? where source_id = ?",
+            "update sources set offset_bytes = ?, lines_read = ?, size_bytes = ?, format = ?, "
+            "rows_added = rows_added + ?, duplicates = duplicates + ?, quarantined = quarantined + ?, "
+            "last_ingest = now(), path = ? where source_id = ?",
             [
                 len(raw),
                 len(records),
@@ -769,16 +760,9 @@ def _ingest_document(
                 src.source_id,
             ],
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    summary.rows_added += added
-    summary.duplicates += dups
-    summary.quarantined += nbad + len(bad)
-    summary.skipped += skipped
-    summary.lines += len(records)
-    summary.bytes_read += len(raw)
+        return added, dups, nbad + len(bad), skipped
+
+    summary.count(_transaction(con, store), len(records), len(raw))
 
 
 # ---------------------------------------------------------------- entry points
@@ -1146,16 +1130,11 @@ def _store_batch(con: duckdb.DuckDBPyConnection, batch: list[_GroupFile], advanc
     for g in batch:
         assert g.src is not None
         added, dups, bad, skipped = counts[g.src.source_id]
-        s = g.summary
-        s.rows_added += added
-        s.duplicates += dups
-        s.quarantined += bad
-        s.skipped += skipped
-        s.lines += sum(c.n for c in g.chunks)
-        s.bytes_read += sum(len(c.data) for c in g.chunks)
+        nbytes = sum(len(c.data) for c in g.chunks)
+        g.summary.count((added, dups, bad, skipped), sum(c.n for c in g.chunks), nbytes)
         g.chunks = []
         if advance:
-            advance(s.bytes_read)
+            advance(nbytes)
 
 
 def _store_batch_tx(

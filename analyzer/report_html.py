@@ -1,9 +1,10 @@
 """The offline HTML report: one self-contained file (Vega, Vega-Lite and vega-embed inlined, data embedded).
 
 Safety: log content is untrusted. Every text put into HTML goes through :func:`html.escape`; chart specs go
-through JSON with ``<``, ``>``, ``&`` and the JS line separators written as ``\\uXXXX`` escapes, so no value can
-close the ``<script>`` element. A Content-Security-Policy allows only this file's own two scripts (by hash),
-forbids every network fetch, and so also blocks inline event handlers should anything slip through.
+through JSON with ``<``, ``>``, ``&`` and the JS line separators written as JSON unicode escapes
+(``\\u003c`` for ``<``), so no value can close the ``<script>`` element. A Content-Security-Policy allows
+only this file's own two scripts (by hash), forbids every network fetch, and so also blocks inline event
+handlers should anything slip through.
 Vega renders axis labels and legends as SVG text, and vega-embed's tooltip handler escapes values.
 """
 

@@ -56,7 +56,7 @@ Request = dict[str, Any]
 
 # ---------------------------------------------------------------- building the templates from captured logs
 
-# key name -> placeholder; "r_" = raw JSON token (number, true/false), "s_" = string, "j_" = a JSON value.
+# key name -> template slot; "r_" = raw JSON token (number, true/false), "s_" = string, "j_" = a JSON value.
 _COMMON_KEYS = {
     "used_client_oauth_token": "r_oauth",
     "model_id": "s_mid",

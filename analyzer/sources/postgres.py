@@ -457,12 +457,7 @@ def _read(
             raise
         wm = new_wm
         line_no += n
-        summary.rows_added += added
-        summary.duplicates += dups
-        summary.quarantined += bad
-        summary.skipped += skipped
-        summary.lines += n
-        summary.bytes_read += batch.nbytes
+        summary.count((added, dups, bad, skipped), n, batch.nbytes)
 
     try:
         pg.execute("set transaction read only")
