@@ -20,10 +20,15 @@ from .fallbacks import frame
 _FAILURE_SOURCES = {"failed_requests": "request_log", "failed_callbacks": "callback_events"}
 
 
-def _failure_frame(con: duckdb.DuckDBPyConnection, name: str, sources: dict[str, str] | None) -> pl.DataFrame:
-    out = pl.from_arrow(con.sql(sql(name).format(**(sources or _FAILURE_SOURCES))).to_arrow_table())
-    assert isinstance(out, pl.DataFrame)
-    return out
+def _failure_summary(
+    con: duckdb.DuckDBPyConnection, name: str, sources: dict[str, str] | None
+) -> dict[str, dict[str, Any]]:
+    """Per category of failure check ``name`` (check_failures_summary.sql): count, first_at, last_at, models, keys,
+    request_ids, example."""
+    rows = sql(name).format(**(sources or _FAILURE_SOURCES))
+    cur = con.execute(sql("check_failures_summary").format(rows=rows))
+    cols = [d[0] for d in cur.description]  # type: ignore[union-attr]
+    return {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
 
 
 Answer = dict[str, Any]
@@ -151,9 +156,9 @@ _CATEGORY_TEXT = {
 def check_rate_limits(con: duckdb.DuckDBPyConnection, sources: dict[str, str] | None = None) -> Answer:
     """``sources``: relation names for ``failed_requests`` / ``failed_callbacks`` (default: the tables)."""
     q = "Were there rate-limit rejections (429), and of which kind?"
-    df = _failure_frame(con, "check_rate_limits", sources)
+    found = _failure_summary(con, "check_rate_limits", sources)
     total = con.execute("select count(*) from request_log").fetchall()[0][0]
-    if not df.height:
+    if not found:
         if not total:
             return _answer(Q_RATE, q, "unknown", "No requests in the store yet.")
         return _answer(
@@ -162,23 +167,14 @@ def check_rate_limits(con: duckdb.DuckDBPyConnection, sources: dict[str, str] | 
     details = []
     parts = []
     for cat in ("subscription_quota", "api_limit", "litellm_cooldown", "other"):
-        sub = df.filter(pl.col("category") == cat)
-        if not sub.height:
+        sub = found.get(cat)
+        if sub is None:
             continue
-        keys = sorted({k for k in sub["key_alias"].to_list() + sub["key_hash"].to_list() if k})
-        details.append(
-            {
-                "category": cat,
-                "count": sub.height,
-                "first_at": sub["started_at"].min(),
-                "last_at": sub["started_at"].max(),
-                "models": sorted({m for m in sub["model_group"].to_list() if m}),
-                "keys": keys,
-                "request_ids": sub["request_id"].head(10).to_list(),
-            }
-        )
-        parts.append(f"{sub.height} {_CATEGORY_TEXT[cat]} (latest {_ts(sub['started_at'].max())})")
-    ev = f"{df.height} rate-limit rejections: " + "; ".join(parts) + "."
+        details.append({k: sub[k] for k in ("count", "first_at", "last_at", "models", "keys", "request_ids")})
+        details[-1] = {"category": cat, **details[-1]}
+        parts.append(f"{sub['count']} {_CATEGORY_TEXT[cat]} (latest {_ts(sub['last_at'])})")
+    n = sum(sub["count"] for sub in found.values())
+    ev = f"{n} rate-limit rejections: " + "; ".join(parts) + "."
     if any(d["category"] == "litellm_cooldown" for d in details):
         ev += " Cooldowns block every user of the group: consider router_settings disable_cooldowns or cooldown_time 0."
     return _answer(Q_RATE, q, "yes", ev, details)
@@ -197,31 +193,32 @@ _OAUTH_TEXT = {
 def check_oauth_failures(con: duckdb.DuckDBPyConnection, sources: dict[str, str] | None = None) -> Answer:
     """``sources``: relation names for ``failed_requests`` / ``failed_callbacks`` (default: the tables)."""
     q = "Were there OAuth failures (expired, revoked or rejected token)?"
-    df = _failure_frame(con, "check_oauth_failures", sources)
+    found = _failure_summary(con, "check_oauth_failures", sources)
     total = con.execute("select count(*) from request_log").fetchall()[0][0]
-    if not df.height:
+    if not found:
         if not total:
             return _answer(Q_OAUTH_FAIL, q, "unknown", "No requests in the store yet.")
         return _answer(Q_OAUTH_FAIL, q, "no", f"No OAuth credential error among {total} requests.")
     details = []
     parts = []
     for cat, text in _OAUTH_TEXT.items():
-        sub = df.filter(pl.col("category") == cat)
-        if not sub.height:
+        sub = found.get(cat)
+        if sub is None:
             continue
         details.append(
             {
                 "category": cat,
-                "count": sub.height,
-                "first_at": sub["started_at"].min(),
-                "last_at": sub["started_at"].max(),
-                "keys": sorted({k for k in sub["key_alias"].to_list() + sub["key_hash"].to_list() if k}),
-                "example": (sub["error_message"][0] or "")[:200],
-                "request_ids": sub["request_id"].head(10).to_list(),
+                "count": sub["count"],
+                "first_at": sub["first_at"],
+                "last_at": sub["last_at"],
+                "keys": sub["keys"],
+                "example": (sub["example"] or "")[:200],
+                "request_ids": sub["request_ids"],
             }
         )
-        parts.append(f"{sub.height} {text} (latest {_ts(sub['started_at'].max())})")
-    return _answer(Q_OAUTH_FAIL, q, "yes", f"{df.height} OAuth failures: " + "; ".join(parts) + ".", details)
+        parts.append(f"{sub['count']} {text} (latest {_ts(sub['last_at'])})")
+    n = sum(sub["count"] for sub in found.values())
+    return _answer(Q_OAUTH_FAIL, q, "yes", f"{n} OAuth failures: " + "; ".join(parts) + ".", details)
 
 
 def check_sources(con: duckdb.DuckDBPyConnection) -> Answer:
@@ -246,22 +243,32 @@ def check_sources(con: duckdb.DuckDBPyConnection) -> Answer:
 
 def check(con: duckdb.DuckDBPyConnection, cube: pl.DataFrame | None = None) -> list[Answer]:
     """All answers, in a fixed order: OAuth reaching Anthropic, API billing, rate limits, OAuth failures, sources.
-    ``cube``: an analyzer.billing.billing_cube over all requests, when the caller has one. The two failure checks
-    read the failed requests and callback hops, fetched once here for both."""
+    ``cube``: an analyzer.billing.billing_cube over all requests, when the caller has one."""
+    return with_api_billing(check_store(con), check_api_billing(con, cube))
+
+
+def with_api_billing(store_answers: list[Answer], api_billing: Answer) -> list[Answer]:
+    """The answers of :func:`check` in its order, from :func:`check_store`'s and :func:`check_api_billing`'s."""
+    return [store_answers[0], api_billing, *store_answers[1:]]
+
+
+def check_store(con: duckdb.DuckDBPyConnection) -> list[Answer]:
+    """The answers of :func:`check` that read the store rather than the billing cube, in :func:`check`'s order:
+    OAuth reaching Anthropic, rate limits, OAuth failures, sources. The two failure checks read the failed
+    requests and callback hops, fetched once here for both."""
     sources = {"failed_requests": "_ccstats_failed_requests", "failed_callbacks": "_ccstats_failed_callbacks"}
-    for key, name in sources.items():
-        con.register(name, con.sql(sql(f"check_{key}")).to_arrow_table())
+    for key, name in sources.items():  # temp tables: DuckDB scans them faster than registered Arrow
+        con.execute(f"create or replace temp table {name} as {sql(f'check_{key}')}")
     try:
         return [
             check_oauth(con),
-            check_api_billing(con, cube),
             check_rate_limits(con, sources),
             check_oauth_failures(con, sources),
             check_sources(con),
         ]
     finally:
         for name in sources.values():
-            con.unregister(name)
+            con.execute(f"drop table if exists {name}")
 
 
 def check_exit_code(answers: list[Answer]) -> int:

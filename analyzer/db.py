@@ -39,6 +39,26 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("ccstats", appauthor=False)) / "ccstats.duckdb"
 
 
+def local_timezone_name() -> str:
+    """IANA name of this machine's zone (for proxy log timestamps), UTC if unknown."""
+    tz = os.environ.get("TZ")
+    if tz and "/" in tz or tz == "UTC":
+        return tz  # type: ignore[return-value]
+    try:
+        link = os.readlink("/etc/localtime")
+        if "zoneinfo/" in link:
+            return link.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    try:
+        name = Path("/etc/timezone").read_text().strip()
+        if name:
+            return name
+    except OSError:
+        pass
+    return "UTC"
+
+
 @cache
 def sql(name: str) -> str:
     """The text of ``analyzer/sql/<name>.sql``."""
@@ -54,6 +74,7 @@ MIGRATIONS: list[str] = [
     "m005_pending_transcripts",
     "m006_window_bounds_state",
     "m007_hop_models_json",
+    "m008_usage_rollup",
 ]
 # Views are replaced whenever their text changes: the step name carries a hash of views.sql.
 
@@ -175,6 +196,14 @@ def connect(
     con.execute("set checkpoint_threshold = '256MB'")
     migrate(con)
     return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another connection to the same store, configured as :func:`connect` does, for a second thread (a DuckDB
+    connection must not be used by two threads at once). Temp tables and registered relations are its own."""
+    cur = con.cursor()
+    _configure(cur)
+    return cur
 
 
 @contextmanager

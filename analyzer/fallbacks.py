@@ -41,9 +41,16 @@ def _params(since: datetime | None, until: datetime | None) -> dict[str, Any]:
 
 def frame(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
     """Run ``analyzer/sql/<name>.sql`` with bind parameters and return a polars DataFrame."""
+    return frame_of(con, sql(name), params)
+
+
+def frame_of(
+    con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None
+) -> pl.DataFrame:
+    """Run a query with bind parameters and return a polars DataFrame."""
     import polars as pl
 
-    out = pl.from_arrow(con.sql(sql(name), params=params or {}).to_arrow_table())
+    out = pl.from_arrow(con.sql(query, params=params or {}).to_arrow_table())
     assert isinstance(out, pl.DataFrame)
     return out
 
@@ -89,6 +96,25 @@ def retries(
     failed_hops, hop_models, failed_hop_errors, evidence, key_hash, key_alias, user_id, session_id.
     """
     return frame(con, "fallbacks_retries", _params(since, until))
+
+
+def recent_retries(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    n: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[pl.DataFrame, int]:
+    """The last ``n`` rows of :func:`retries` (same columns, oldest first) and how many there are in all. Only
+    the requests from the ``n``-th most recent on are read (ties at that time included, then cut to ``n``)."""
+    total, from_at = con.execute(
+        sql("fallbacks_retries_cutoff"), {**_params(since, until), "n": n}
+    ).fetchall()[0]
+    if not total:
+        return retries(con, since=since, until=until).head(0), 0
+    start = from_at if since is None or from_at > since else since
+    df = retries(con, since=start, until=until)
+    return df.tail(n), int(total)
 
 
 def refresh_fallback_events(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, int]:

@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import sources
-from .db import sql
+from .db import local_timezone_name, sql
 from .errors import UserError
 from .redact import redact_bytes, redact_text
 from .sources import CALLBACK, CSV, LINES, PROXY, SPEND, TRANSCRIPT, Format, claude_code
@@ -98,26 +98,6 @@ class IngestOptions:
     # per-file merge costs several scans of the store for each of thousands of small session files.
     merge_transcripts: bool = True
     extra: dict[str, object] = field(default_factory=dict)
-
-
-def local_timezone_name() -> str:
-    """IANA name of this machine's zone (for proxy log timestamps), UTC if unknown."""
-    tz = os.environ.get("TZ")
-    if tz and "/" in tz or tz == "UTC":
-        return tz  # type: ignore[return-value]
-    try:
-        link = os.readlink("/etc/localtime")
-        if "zoneinfo/" in link:
-            return link.split("zoneinfo/", 1)[1]
-    except OSError:
-        pass
-    try:
-        name = Path("/etc/timezone").read_text().strip()
-        if name:
-            return name
-    except OSError:
-        pass
-    return "UTC"
 
 
 # ---------------------------------------------------------------- files
@@ -830,9 +810,9 @@ def ingest_file(
 
 
 def after_ingest(con: duckdb.DuckDBPyConnection) -> None:
-    """Refresh what is derived from the requests: the default 5-hour window bounds behind `windows_5h`, and the
-    stored fallback events behind `fallback_events` (incremental: only what the new rows touched). Merges any
-    callback events and transcript matches still pending first."""
+    """Refresh what is derived from the requests: the default 5-hour window bounds behind `windows_5h`, the
+    stored fallback events behind `fallback_events` and the report's hourly rollup (incremental: only what the new
+    rows touched). Merges any callback events and transcript matches still pending first."""
     _merge_pending_now(con)
     _merge_transcripts_now(con)
     from .fallbacks import refresh_fallback_events
@@ -843,6 +823,9 @@ def after_ingest(con: duckdb.DuckDBPyConnection) -> None:
     except ImportError:  # analytics not installed in this build
         return
     refresh_window_bounds(con)
+    from . import rollup
+
+    _transaction(con, functools.partial(rollup.refresh, con))
 
 
 def ingest_paths(

@@ -8,6 +8,7 @@ included); ``cost_usd`` is computed by ccstats with genai-prices.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import sys
 from dataclasses import dataclass
@@ -16,9 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from .db import connect, default_db_path
+from .db import connect, default_db_path, local_timezone_name
 from .errors import UserError
-from .ingest import local_timezone_name
 
 WINDOW_ROWS = 12  # windows shown in the terminal; --json has all of them
 
@@ -71,37 +71,82 @@ JSON_MAX_EVENTS = 1000
 def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
     """Everything `report` shows, as DataFrames and plain data (the HTML report and notebooks use the same calls).
 
-    Each thing is computed once: the active window comes from the windows frame when that covers all traffic, and
-    the billing totals, pay-per-use aggregates and the API-billing check from one billing cube (one pass).
-    Pay-per-use requests come as per key/day aggregates (``api_leaks_by_key_day``) plus the most recent
+    Each thing is computed once: windows, weekly usage and the billing cube sum the hourly rollup
+    (analyzer.rollup, checked against request_log first); the active window comes from the windows frame when that
+    covers all traffic, and the billing totals, pay-per-use aggregates and the API-billing check from the billing
+    cube. Pay-per-use requests come as per key/day aggregates (``api_leaks_by_key_day``) plus the most recent
     :data:`JSON_RECENT_API_LEAKS` (``api_leaks_recent``), not one row per request (analyzer.billing.api_leaks).
     Fallback events likewise: the most recent :data:`JSON_MAX_EVENTS` (``fallbacks``) and how many there are
-    (``fallbacks_total``, the sum of ``fallback_summary``); every one: analyzer.fallbacks.fallback_events.
+    (``fallbacks_total``, the sum of ``fallback_summary``); every one: analyzer.fallbacks.fallback_events. Retried
+    requests too (``retries``, ``retries_total``; every one: analyzer.fallbacks.retries).
+
+    The fallback lists, the checks that read the store and the metadata run on a second connection in a second
+    thread meanwhile: DuckDB works without holding Python's lock, so the two overlap.
     """
-    from . import billing, checks, fallbacks, windows
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import rollup
+    from .db import cursor
 
     kw = {"since": opts.since, "until": opts.until}
     when = opts.now or dt.datetime.now(dt.UTC)
-    win = windows.windows(con, by=opts.by, plan=opts.plan, now=when, since=opts.since, until=opts.until)
-    reuse = opts.by is None and opts.since is None and opts.until is None
-    cube = billing.billing_cube(con, tz=opts.tz, **kw)  # the one pass that classifies every request
-    summary = fallbacks.fallback_summary(con, **kw)
-    out: dict[str, Any] = {
-        "windows": win,
-        "active": windows.active_window(con, plan=opts.plan, now=when, frame=win if reuse else None),
-        "weekly": windows.weekly(con, tz=opts.tz, now=when, since=opts.since, until=opts.until),
-        "fallbacks": fallbacks.recent_fallback_events(con, n=JSON_MAX_EVENTS, **kw),
-        "fallback_summary": summary,
-        "fallbacks_total": int(summary["events"].sum()) if summary.height else 0,
-        "retries": fallbacks.retries(con, **kw),
-        "billing_by_day": billing.billing_summary(con, by="day", tz=opts.tz, cube=cube, **kw),
-        "billing_by_key": billing.billing_summary(con, by="key", tz=opts.tz, cube=cube, **kw),
-        "api_leaks_by_key_day": billing.api_leaks_by_key_day(con, tz=opts.tz, cube=cube, **kw),
-        "api_leaks_recent": billing.recent_api_leaks(con, n=JSON_RECENT_API_LEAKS, cube=cube, **kw),
-        "check": checks.check(con, cube if opts.since is None and opts.until is None else None),
-        "meta": meta(con, opts),
-    }
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        side = pool.submit(_collect_side, cursor(con), opts)
+        # polars loads while DuckDB (which runs without Python's lock) checks the rollup below
+        pool.submit(importlib.import_module, "polars")
+        # the hourly rollup, checked against request_log (stale hours recomputed): windows, weekly and the
+        # billing cube sum it instead of every request
+        roll = rollup.current(con)
+        from . import billing, checks, windows
+
+        head = windows.latest_headers(con)
+        win = windows.windows(
+            con, by=opts.by, plan=opts.plan, now=when, since=opts.since, until=opts.until, rollup=roll
+        )
+        reuse = opts.by is None and opts.since is None and opts.until is None
+        cube = billing.billing_cube(con, tz=opts.tz, rollup=roll, **kw)  # classifies every request once
+        out: dict[str, Any] = {
+            "windows": win,
+            "active": windows.active_window(
+                con, plan=opts.plan, now=when, frame=win if reuse else None, headers=head
+            ),
+            "weekly": windows.weekly(
+                con, tz=opts.tz, now=when, since=opts.since, until=opts.until, rollup=roll, headers=head
+            ),
+            "billing_by_day": billing.billing_summary(con, by="day", tz=opts.tz, cube=cube, **kw),
+            "billing_by_key": billing.billing_summary(con, by="key", tz=opts.tz, cube=cube, **kw),
+            "api_leaks_by_key_day": billing.api_leaks_by_key_day(con, tz=opts.tz, cube=cube, **kw),
+            "api_leaks_recent": billing.recent_api_leaks(con, n=JSON_RECENT_API_LEAKS, cube=cube, **kw),
+        }
+        api_billing = checks.check_api_billing(
+            con, cube if opts.since is None and opts.until is None else None
+        )
+        side_out = side.result()
+    out.update(side_out)
+    out["check"] = checks.with_api_billing(side_out["check"], api_billing)
     return out
+
+
+def _collect_side(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
+    """The part of :func:`collect` that needs neither the rollup nor the billing cube (its own connection)."""
+    from . import checks, fallbacks
+
+    kw = {"since": opts.since, "until": opts.until}
+    try:
+        answers = checks.check_store(con)
+        summary = fallbacks.fallback_summary(con, **kw)
+        retried, retries_total = fallbacks.recent_retries(con, n=JSON_MAX_EVENTS, **kw)
+        return {
+            "fallbacks": fallbacks.recent_fallback_events(con, n=JSON_MAX_EVENTS, **kw),
+            "fallback_summary": summary,
+            "fallbacks_total": int(summary["events"].sum()) if summary.height else 0,
+            "retries": retried,
+            "retries_total": retries_total,
+            "check": answers,
+            "meta": meta(con, opts),
+        }
+    finally:
+        con.close()
 
 
 def meta(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
@@ -184,7 +229,7 @@ def as_json(data: dict[str, Any], opts: ReportOptions) -> str:
             "events_total": data.get("fallbacks_total", len(events)),
             "events": _recent(events, JSON_MAX_EVENTS),
             "summary": data["fallback_summary"],
-            "retries_total": len(retries),
+            "retries_total": data.get("retries_total", len(retries)),
             "retries": _recent(retries, JSON_MAX_EVENTS),
         },
         "billing": {
@@ -199,7 +244,8 @@ def as_json(data: dict[str, Any], opts: ReportOptions) -> str:
         },
         "check": data["check"],
     }
-    return json.dumps(_jsonable(out, zone), indent=1, default=str)
+    # compact: json's C encoder runs only without indent (pipe through `jq` to read it)
+    return json.dumps(_jsonable(out, zone), default=str)
 
 
 # ---------------------------------------------------------------- terminal
@@ -359,7 +405,7 @@ def print_report(data: dict[str, Any], opts: ReportOptions) -> None:
     fs = data["fallback_summary"]
     t = Table(
         title=f"Fallbacks ({data.get('fallbacks_total', len(data['fallbacks']))} events; "
-        f"{len(data['retries'])} plain retries counted apart)",
+        f"{data.get('retries_total', len(data['retries']))} plain retries counted apart)",
         title_justify="left",
     )
     for c in ("kind", "from", "to", "events", "rescued", "last", "trigger"):

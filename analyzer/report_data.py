@@ -15,7 +15,7 @@ from typing import Any, Literal
 import duckdb
 import polars as pl
 
-from . import billing, checks, fallbacks, windows
+from . import billing, checks, fallbacks, rollup, windows
 from .db import sql
 from .errors import UserError
 
@@ -227,12 +227,13 @@ def gather(
     meta = report_meta(con, since=lo, until=hi)
     bucket = pick_bucket(meta["first_at"], meta["last_at"])
     rng: dict[str, Any] = {"since": lo, "until": hi}
-    win = windows.windows(con, by=by, since=lo, until=hi, plan=plan, now=when)
+    roll = rollup.current(con)  # the hourly rollup, checked against request_log
+    win = windows.windows(con, by=by, since=lo, until=hi, plan=plan, now=when, rollup=roll)
     reuse = by is None and lo is None and hi is None
     active = (
         windows.active_window(con, now=when, plan=plan, frame=win if reuse else None) if by is None else None
     )
-    cube = billing.billing_cube(con, since=lo, until=hi, tz=tz)  # classify every request once
+    cube = billing.billing_cube(con, since=lo, until=hi, tz=tz, rollup=roll)  # classify every request once
     day = billing.billing_summary(con, by="day", since=lo, until=hi, tz=tz, cube=cube)
     tops = {dim: top(con, dim, n=top_n, **rng) for dim in TOP_DIMENSIONS}
     tops["tag"] = top_tags(con, n=top_n, **rng)
@@ -248,7 +249,7 @@ def gather(
         checks=checks.check(con, cube if lo is None and hi is None else None),
         windows=win,
         active=active,
-        weekly=windows.weekly(con, since=lo, until=hi, tz=tz, now=when),
+        weekly=windows.weekly(con, since=lo, until=hi, tz=tz, now=when, rollup=roll),
         billing_day=day,
         billing_totals=billing_totals(day),
         fallback_events=fallbacks.fallback_events(con, **rng),

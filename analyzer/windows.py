@@ -406,6 +406,7 @@ def windows(
     plan: str | int = "p90",
     now: datetime | None = None,
     billing: Sequence[str] | str | None = None,
+    rollup: str | None = None,
 ) -> pl.DataFrame:
     """One row per 5-hour window (ccusage's block rule by default; see the module docstring).
 
@@ -426,6 +427,9 @@ def windows(
     (ok / warning > 80 % / exceeds > 100 %), official_5h_reset, official_5h_utilization, official_5h_status (latest
     logged in the window; NULL without unified headers), reset_at (official reset if logged, else window_end),
     reset_source ('official' or 'estimate'), window_rule. All timestamps are UTC.
+
+    ``rollup``: a relation from :func:`analyzer.rollup.current`; used (same result, far fewer rows read) when
+    there is no ``by`` and the buckets are whole hours (the default granularity and length).
     """
     import polars as pl
 
@@ -440,12 +444,18 @@ def windows(
     granularity_ms = granularity_minutes * MINUTE_MS
     params: dict[str, Any] = {"by": col, "billing": _billing_param(billing)}
     filtered = params["billing"] is not None
-    pricing.register_prices(con)
     # One pass over the requests into buckets that no window boundary cuts (windows_buckets.sql), then the block
     # rule over each bucket's first and last time, and the window sums over the buckets. Without start flooring
     # every millisecond is a possible boundary, so a bucket is one millisecond.
     params["bucket_ms"] = _bucket_ms(granularity_ms, length_ms) if granularity_ms > 0 else 1
-    buckets = con.sql(_source_query("windows_buckets", filtered), params=params).to_arrow_table()
+    if rollup is not None and col is None and params["bucket_ms"] == HOUR_MS:
+        # (the rollup holds the computed costs: no prices needed)
+        # the same buckets from the hourly rollup (analyzer.rollup): thousands of rows instead of every request
+        query = sql("windows_buckets_rollup").format(rollup=rollup)
+        buckets = con.sql(query, params={"billing": params["billing"]}).to_arrow_table()
+    else:
+        pricing.register_prices(con)
+        buckets = con.sql(_source_query("windows_buckets", filtered), params=params).to_arrow_table()
     con.register("_ccstats_buckets", buckets)
     try:
         got = con.execute(sql("windows_bucket_times")).fetchnumpy()
@@ -590,6 +600,7 @@ def active_window(
     granularity_minutes: int = DEFAULT_GRANULARITY_MINUTES,
     length_hours: float = DEFAULT_LENGTH_HOURS,
     frame: pl.DataFrame | None = None,
+    headers: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """The current window over all (or ``billing``-filtered) traffic, as a plain dict, or None when there is
     neither an active estimated window nor a logged official 5-hour reset still in the future.
@@ -602,7 +613,7 @@ def active_window(
     official_5h_utilization / official_5h_status / official_logged_at (latest logged, with that reset).
 
     ``frame``: a :func:`windows` result computed with the same arguments (all traffic, no ``by``/range) to reuse
-    instead of computing it again.
+    instead of computing it again; ``headers``: :func:`latest_headers`, when the caller has them.
     """
     when = _utc(now) or datetime.now(UTC)
     df = (
@@ -618,7 +629,7 @@ def active_window(
         )
     )
     act = df.filter(df["is_active"]) if df.height else df
-    head = latest_headers(con)
+    head = headers if headers is not None else latest_headers(con)
     official_reset = head.get("rl_5h_reset")
     live = official_reset is not None and _utc(official_reset) > when  # type: ignore[operator]
     if not act.height and not live:
@@ -673,6 +684,8 @@ def weekly(
     tz: str = "UTC",
     now: datetime | None = None,
     billing: Sequence[str] | str | None = None,
+    rollup: str | None = None,
+    headers: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
     """One row per 7-day period with successful requests.
 
@@ -685,25 +698,37 @@ def weekly(
     output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens, io_tokens, spend_usd (LiteLLM logged),
     cost_usd (computed, genai-prices), unpriced_requests, official_7d_utilization, official_7d_reset,
     official_7d_status (latest logged in the period). Timestamps UTC.
+
+    ``rollup``: a relation from :func:`analyzer.rollup.current`, summed instead of the requests when there is no
+    ``since``/``until`` (same result; an hour that spans two periods is placed request by request). ``headers``:
+    :func:`latest_headers`, when the caller has them.
     """
     import polars as pl
 
     when = _utc(now) or datetime.now(UTC)
-    head = latest_headers(con)
+    head = headers if headers is not None else latest_headers(con)
     reset = head.get("rl_7d_reset")
     anchor_ms = _ms(_utc(reset)) if reset is not None else None  # type: ignore[arg-type]
     pricing.register_prices(con)
-    df = _frame(
-        con,
-        _source_query("windows_weekly", billing is not None),
-        {
-            "anchor_ms": anchor_ms,
-            "tz": tz,
-            "since": _utc(since),
-            "until": _utc(until),
-            "billing": _billing_param(billing),
-        },
-    )
+    if rollup is not None and since is None and until is None:
+        from . import rollup as rollups
+
+        keys = {"anchor_ms": anchor_ms, "tz": tz}
+        raw, split = rollups.split_hours(con, rollup, rollups.WEEK_KEY, keys)
+        query = sql("windows_weekly_rollup").format(rollup=rollup, raw=raw)
+        df = _frame(con, query, {**keys, **split, "billing": _billing_param(billing)})
+    else:
+        df = _frame(
+            con,
+            _source_query("windows_weekly", billing is not None),
+            {
+                "anchor_ms": anchor_ms,
+                "tz": tz,
+                "since": _utc(since),
+                "until": _utc(until),
+                "billing": _billing_param(billing),
+            },
+        )
     df = _to_utc_frame(df)
     label = "official 7d reset" if anchor_ms is not None else "calendar week (estimate)"
     df = df.with_columns(

@@ -416,3 +416,38 @@ def test_summary_and_time_filter(tmp_path: Path) -> None:
     ]
     assert fallback_events(con, since=at(100), until=at(200))["request_id"].to_list() == ["msg_1"]
     assert fallback_summary(con, since=at(100))["events"].to_list() == [2]
+
+
+def test_recent_retries_are_the_tail_of_all_retries_with_ties_at_the_cutoff(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from analyzer import db, synth
+    from analyzer.fallbacks import recent_retries
+    from analyzer.ingest import after_ingest, ingest_file
+
+    spend, cbs = tmp_path / "spend.jsonl", tmp_path / "callbacks.jsonl"
+    synth.write_spend_jsonl(spend, 1500, 3, start=datetime(2026, 11, 2, tzinfo=UTC), days=5)
+    synth.write_callbacks_jsonl(cbs, 1500, 3, start=datetime(2026, 11, 2, tzinfo=UTC), days=5)
+    con = db.connect(tmp_path / "store.duckdb")
+    ingest_file(con, str(spend))
+    ingest_file(con, str(cbs))
+    after_ingest(con)
+    every = retries(con)
+    assert every.height > 10
+    # three retried requests share the start time of the 5th most recent: the cut falls among them
+    ids = every["request_id"].to_list()[-7:-4]
+    con.execute(
+        "update request_log set started_at = (select started_at from request_log where request_id = ?) "
+        "where request_id in (?, ?, ?)",
+        [ids[1], *ids],
+    )
+    every = retries(con)
+    for n in (1, 5, 6, every.height, every.height + 10):
+        recent, total = recent_retries(con, n=n)
+        assert total == every.height
+        assert recent.equals(every.tail(n))
+    since = every["at"][every.height // 2]
+    recent, total = recent_retries(con, n=3, since=since)
+    assert total == retries(con, since=since).height
+    assert recent.equals(retries(con, since=since).tail(3))
+    con.close()

@@ -21,20 +21,27 @@ with failures as (
       and not exists (select 1 from {failed_requests} r where r.litellm_call_id = c.litellm_call_id and r.status <> 'success'
                       and r.error_message is not distinct from c.error_message)
 ),
+lowered as (
+    -- only messages that can match a category below (each needs one of these words, or a 401/403 code)
+    select *, lower(error_message) as _m
+    from failures
+    where contains(lower(error_message), 'oauth') or contains(lower(error_message), 'token')
+       or contains(lower(error_message), 'missing anthropic api key') or error_code in ('401', '403')
+),
 classified as (
     select
-        *,
+        * exclude (_m),
         case
-            when error_message ilike '%oauth access token is invalid%' or error_message ilike '%oauth%expired%'
-                 or error_message ilike '%token%has expired%' then 'expired_or_invalid'
-            when error_message ilike '%oauth token has been revoked%' then 'revoked'
-            when error_message ilike '%oauth authentication is currently not supported%' then 'oauth_not_supported'
-            when error_message ilike '%only authorized for use with claude code%' then 'not_claude_code'
-            when error_message ilike '%missing anthropic api key%' then 'token_not_forwarded'
-            when error_message ilike '%oauth%' then 'other_oauth'
+            when contains(_m, 'oauth access token is invalid') or _m like '%oauth%expired%'
+                 or _m like '%token%has expired%' then 'expired_or_invalid'
+            when contains(_m, 'oauth token has been revoked') then 'revoked'
+            when contains(_m, 'oauth authentication is currently not supported') then 'oauth_not_supported'
+            when contains(_m, 'only authorized for use with claude code') then 'not_claude_code'
+            when contains(_m, 'missing anthropic api key') then 'token_not_forwarded'
+            when contains(_m, 'oauth') then 'other_oauth'
             when error_code in ('401', '403') and used_client_oauth_token then 'other_oauth'
         end as category
-    from failures
+    from lowered
 )
 select * from classified where category is not null
 order by started_at, request_id

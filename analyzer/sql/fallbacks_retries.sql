@@ -33,9 +33,6 @@ select
 from (select * exclude (hop_models_json), from_json(hop_models_json, '["VARCHAR"]') as hop_models
       from request_log where coalesce(attempted_retries, 0) > 0 or hops > 1) r
 left join hop_errors h using (litellm_call_id)
-where (coalesce(r.attempted_retries, 0) > 0
-       -- hops > 1 first: a repeated group needs two hops, and the list functions are slow on every row
-       or (r.hops > 1 and coalesce(len(list_filter(r.hop_models, lambda x: x is not null))
-                   > len(list_distinct(list_filter(r.hop_models, lambda x: x is not null))), false)))
+where ccstats_retried(r.attempted_retries, r.hops, r.hop_models)
   and ($since is null or r.started_at >= $since) and ($until is null or r.started_at < $until)
 order by r.started_at, r.request_id

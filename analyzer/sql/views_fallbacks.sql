@@ -130,3 +130,11 @@ all_events as (
 select request_id, "at", kind, from_model, to_model, "trigger", evidence, key_hash, user_id, session_id, status
 from all_events
 qualify row_number() over (partition by request_id order by _prio) = 1;
+
+-- A request LiteLLM retried on the same model group (not a fallback): attempted_retries > 0, or callback hops
+-- (hop_models, in order) that name one group twice. fallbacks_retries.sql and fallbacks_retries_cutoff.sql.
+create or replace macro ccstats_retried(attempted_retries, hops, hop_models) as
+    coalesce(attempted_retries, 0) > 0
+    -- hops > 1 first: a repeated group needs two hops
+    or (hops > 1 and coalesce(len(list_filter(hop_models, lambda x: x is not null))
+                              > len(list_distinct(list_filter(hop_models, lambda x: x is not null))), false));
