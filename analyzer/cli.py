@@ -173,9 +173,9 @@ def _report_options(f: Callable[..., Any]) -> Callable[..., Any]:
 )
 def report(**kwargs: Any) -> None:
     """Windows, weekly usage, fallbacks and who paid: tables, --json or --html."""
-    from . import commands
+    from . import report_cli  # not commands: the report never loads the ingest path
 
-    commands.report_command(**kwargs)
+    report_cli.report_command(**kwargs)
 
 
 @cli.command()
@@ -183,9 +183,9 @@ def report(**kwargs: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answers as JSON.")
 def check(**kwargs: Any) -> None:
     """Answer a subscriber's trust questions from the logs; exit 1 if traffic went to API billing."""
-    from . import commands
+    from . import report_cli
 
-    sys.exit(commands.check_command(**kwargs))
+    sys.exit(report_cli.check_command(**kwargs))
 
 
 def main() -> None:

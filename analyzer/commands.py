@@ -237,15 +237,3 @@ def status_command(db_path: str | None, *, as_json: bool) -> None:
         for r in st["quarantine"]:
             q.add_row(r["path"], str(r["line_no"]), r["reason"], (r["raw_excerpt"] or "")[:80])
         console.print(q)
-
-
-def report_command(**kwargs: Any) -> None:
-    from .report_cli import report_command as run
-
-    run(**kwargs)
-
-
-def check_command(**kwargs: Any) -> int:
-    from .report_cli import check_command as run
-
-    return run(**kwargs)
