@@ -71,20 +71,26 @@ def recent_fallback_events(
     n: int,
     since: datetime | None = None,
     until: datetime | None = None,
+    events: str = "fallback_events",
 ) -> pl.DataFrame:
     """The last ``n`` rows of :func:`fallback_events` (same columns, oldest first), without reading the others;
-    :func:`fallback_summary` counts all of them."""
-    return frame(con, "fallbacks_recent", {**_params(since, until), "n": n})
+    :func:`fallback_summary` counts all of them. ``events``: the view, or a copy of it the caller made once."""
+    query = sql("fallbacks_recent").format(events=events)
+    return frame_of(con, query, {**_params(since, until), "n": n})
 
 
 def fallback_summary(
-    con: duckdb.DuckDBPyConnection, *, since: datetime | None = None, until: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    events: str = "fallback_events",
 ) -> pl.DataFrame:
-    """Fallback events counted by kind and from_model -> to_model.
+    """Fallback events counted by kind and from_model -> to_model. ``events``: as in :func:`recent_fallback_events`.
 
     Columns: kind, from_model, to_model, events, rescued (final status success), first_at, last_at, top_trigger.
     """
-    return frame(con, "fallbacks_summary", _params(since, until))
+    return frame_of(con, sql("fallbacks_summary").format(events=events), _params(since, until))
 
 
 def retries(

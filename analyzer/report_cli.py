@@ -97,7 +97,7 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
         # the hourly rollup, checked against request_log (stale hours recomputed): windows, weekly and the
         # billing cube sum it instead of every request
         roll = rollup.current(con)
-        from . import billing, checks, windows
+        from . import billing, checks, fallbacks, windows
 
         head = windows.latest_headers(con)
         win = windows.windows(
@@ -121,6 +121,7 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
         api_billing = checks.check_api_billing(
             con, cube if opts.since is None and opts.until is None else None
         )
+        out["retries"], out["retries_total"] = fallbacks.recent_retries(con, n=JSON_MAX_EVENTS, **kw)
         side_out = side.result()
     out.update(side_out)
     out["check"] = checks.with_api_billing(side_out["check"], api_billing)
@@ -128,20 +129,21 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
 
 
 def _collect_side(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
-    """The part of :func:`collect` that needs neither the rollup nor the billing cube (its own connection)."""
+    """The part of :func:`collect` that needs neither the rollup nor the billing cube: the checks that read the
+    store, the fallback events and the metadata (on its own connection)."""
     from . import checks, fallbacks
 
     kw = {"since": opts.since, "until": opts.until}
     try:
         answers = checks.check_store(con)
-        summary = fallbacks.fallback_summary(con, **kw)
-        retried, retries_total = fallbacks.recent_retries(con, n=JSON_MAX_EVENTS, **kw)
+        # the fallback_events view matches proxy lines each time it is read: read it once for both
+        events = "_ccstats_fallback_events"
+        con.execute(f"create or replace temp table {events} as select * from fallback_events")
+        summary = fallbacks.fallback_summary(con, events=events, **kw)
         return {
-            "fallbacks": fallbacks.recent_fallback_events(con, n=JSON_MAX_EVENTS, **kw),
+            "fallbacks": fallbacks.recent_fallback_events(con, n=JSON_MAX_EVENTS, events=events, **kw),
             "fallback_summary": summary,
             "fallbacks_total": int(summary["events"].sum()) if summary.height else 0,
-            "retries": retried,
-            "retries_total": retries_total,
             "check": answers,
             "meta": meta(con, opts),
         }

@@ -1,4 +1,5 @@
--- Fallback events in [$since, $until) counted by kind and from -> to.
+-- Fallback events in [$since, $until) counted by kind and from -> to. events: fallback_events, or a copy of it
+-- (formatted in).
 select
     kind,
     from_model,
@@ -8,7 +9,7 @@ select
     min("at") as first_at,
     max("at") as last_at,
     mode(trigger) as top_trigger
-from fallback_events
+from {events}
 where ($since is null or "at" >= $since) and ($until is null or "at" < $until)
 group by all
 order by events desc, kind, from_model, to_model nulls last
