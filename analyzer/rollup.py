@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
@@ -29,6 +30,7 @@ _DIRTY = "_ccstats_rollup_dirty"
 _NOW = "_ccstats_rollup_now"
 NULL_HOUR = -9223372036854775807  # hour_key of requests without a start time (rollup_hours.sql)
 HOUR_MS = 3_600_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 #: report period keys of a start time ``{t}``: the weekly period (windows.weekly) and the calendar day (billing cube)
@@ -114,10 +116,8 @@ def _rows_queries(con: duckdb.DuckDBPyConnection, rebuild: bool) -> list[tuple[s
     return out
 
 
-def _hour_start(hour_key: int) -> object:
-    from datetime import UTC, datetime, timedelta
-
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=hour_key * HOUR_MS)
+def _hour_start(hour_key: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=hour_key * HOUR_MS)
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
