@@ -14,7 +14,7 @@ from typing import Any, Literal
 import duckdb
 import polars as pl
 
-from .db import sql
+from .db import register_frame, sql, to_frame
 from .errors import UserError
 from .fallbacks import frame, frame_of
 
@@ -50,7 +50,7 @@ def _window_frame(
     if not isinstance(w, pl.DataFrame) or not {"window_start", "window_end"} <= set(w.columns):
         raise UserError("analyzer.windows.windows() did not return window_start/window_end")
     w = w.select("window_start", "window_end")
-    con.register("billing_windows", w.to_arrow())
+    register_frame(con, "billing_windows", w)
     try:
         out = _summary(con, "billing_rows_window", _params(since, until))
     finally:
@@ -61,9 +61,7 @@ def _window_frame(
 def _summary(con: duckdb.DuckDBPyConnection, rows: str, params: dict[str, Any]) -> pl.DataFrame:
     """billing_summary.sql over the grouped request rows of ``analyzer/sql/<rows>.sql``."""
     text = sql("billing_summary").format(rows=sql(rows))
-    out = pl.from_arrow(con.sql(text, params=params).to_arrow_table())
-    assert isinstance(out, pl.DataFrame)
-    return out
+    return to_frame(con.sql(text, params=params))
 
 
 def billing_summary(
@@ -152,7 +150,7 @@ def billing_cube(
 def _from_cube(
     con: duckdb.DuckDBPyConnection, cube: pl.DataFrame, name: str, params: dict[str, Any]
 ) -> pl.DataFrame:
-    con.register(CUBE_RELATION, cube.to_arrow())
+    register_frame(con, CUBE_RELATION, cube)
     try:
         return frame(con, name, params)
     finally:

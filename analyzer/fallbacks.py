@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from .db import sql
+from .db import sql, to_frame
 
 if TYPE_CHECKING:
     import polars as pl
@@ -48,11 +48,7 @@ def frame_of(
     con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None
 ) -> pl.DataFrame:
     """Run a query with bind parameters and return a polars DataFrame."""
-    import polars as pl
-
-    out = pl.from_arrow(con.sql(query, params=params or {}).to_arrow_table())
-    assert isinstance(out, pl.DataFrame)
-    return out
+    return to_frame(con.sql(query, params=params or {}))
 
 
 def fallback_events(

@@ -94,6 +94,7 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
         side = pool.submit(_collect_side, cursor(con), opts)
         # polars loads while DuckDB (which runs without Python's lock) checks the rollup below
         pool.submit(importlib.import_module, "polars")
+        pool.submit(importlib.import_module, "analyzer.windows")  # numpy
         # the hourly rollup, checked against request_log (stale hours recomputed): windows, weekly and the
         # billing cube sum it instead of every request
         roll = rollup.current(con)

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from . import billing, checks, fallbacks, rollup, windows
-from .db import sql
+from .db import sql, to_frame
 from .errors import UserError
 
 Bucket = Literal["hour", "day"]
@@ -36,9 +36,7 @@ def _utc(value: datetime | str | None) -> datetime | None:
 
 
 def _frame(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pl.DataFrame:
-    out = pl.from_arrow(con.sql(sql(name), params=params).to_arrow_table())
-    assert isinstance(out, pl.DataFrame)
-    return out
+    return to_frame(con.sql(sql(name), params=params))
 
 
 def _range(since: datetime | str | None, until: datetime | str | None) -> dict[str, Any]:

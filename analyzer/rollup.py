@@ -46,7 +46,7 @@ def split_hours(
 ) -> tuple[str, dict[str, object]]:
     """The hours of ``rollup`` whose rows span two periods of ``key`` (WEEK_KEY or DAY_KEY, with ``params``):
     rollup_request_rows.sql with those hours formatted in, and its parameters (``raw_hours`` and one start-time
-    range per hour, so DuckDB reads only their row groups)."""
+    range per hour, so DuckDB reads only their row groups). Registers the prices those rows need."""
     query = sql("rollup_straddles").format(
         rollup=rollup, key_first=key.format(t="min_at"), key_last=key.format(t="max_at")
     )
@@ -56,7 +56,10 @@ def split_hours(
     for i, hour in enumerate(hours):
         ranges.append(f"(r.started_at >= $raw_lo_{i} and r.started_at < $raw_hi_{i})")
         out[f"raw_lo_{i}"], out[f"raw_hi_{i}"] = _hour_start(hour), _hour_start(hour + 1)
-    return sql("rollup_request_rows").format(hour_ranges=" or ".join(ranges) or "false"), out
+    if not hours:  # the usual case: no request read one by one, and no prices to load
+        return f"select * from {rollup} limit 0", out
+    pricing.register_prices(con)
+    return sql("rollup_request_rows").format(hour_ranges=" or ".join(ranges)), out
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
@@ -162,11 +165,11 @@ def current(con: duckdb.DuckDBPyConnection) -> str | None:
         stored_fp = _stored_fingerprint(con)
     except duckdb.CatalogException:
         return None
-    pricing.register_prices(con)
     rebuild = stored_fp != fingerprint(con)
     try:
         if not _find_dirty(con, rebuild):
             return STORED
+        pricing.register_prices(con)  # only now: loading the prices costs a pyarrow import
         keep = (
             "" if rebuild else f"select * from {STORED} where hour_key not in (select hour_key from {_DIRTY})"
         )

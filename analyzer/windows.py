@@ -40,7 +40,7 @@ import duckdb
 import numpy as np
 
 from . import pricing
-from .db import sql
+from .db import sql, to_frame
 
 if TYPE_CHECKING:
     import polars as pl
@@ -303,11 +303,7 @@ def _source_query(name: str, filtered: bool) -> str:
 
 def _frame(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pl.DataFrame:
     """A query's result as a polars DataFrame."""
-    import polars as pl
-
-    out = pl.from_arrow(con.sql(query, params=params).to_arrow_table())
-    assert isinstance(out, pl.DataFrame)
-    return out
+    return to_frame(con.sql(query, params=params))
 
 
 def _to_utc_frame(df: pl.DataFrame) -> pl.DataFrame:
@@ -452,11 +448,12 @@ def windows(
         # (the rollup holds the computed costs: no prices needed)
         # the same buckets from the hourly rollup (analyzer.rollup): thousands of rows instead of every request
         query = sql("windows_buckets_rollup").format(rollup=rollup)
-        buckets = con.sql(query, params={"billing": params["billing"]}).to_arrow_table()
+        bucket_params = {"billing": params["billing"]}
     else:
         pricing.register_prices(con)
-        buckets = con.sql(_source_query("windows_buckets", filtered), params=params).to_arrow_table()
-    con.register("_ccstats_buckets", buckets)
+        query, bucket_params = _source_query("windows_buckets", filtered), params
+    # a temp table (read-only connections have them too): scanned twice below, computed once
+    con.execute(f"create or replace temp table _ccstats_buckets as {query}", bucket_params)
     try:
         got = con.execute(sql("windows_bucket_times")).fetchnumpy()
         bounds = _group_blocks(
@@ -471,7 +468,7 @@ def windows(
         finally:
             con.unregister("_ccstats_bounds")
     finally:
-        con.unregister("_ccstats_buckets")
+        con.execute("drop table if exists temp._ccstats_buckets")
     df = _to_utc_frame(df)
 
     minutes = (pl.col("last_ms") - pl.col("first_ms")) / MINUTE_MS
@@ -709,7 +706,6 @@ def weekly(
     head = headers if headers is not None else latest_headers(con)
     reset = head.get("rl_7d_reset")
     anchor_ms = _ms(_utc(reset)) if reset is not None else None  # type: ignore[arg-type]
-    pricing.register_prices(con)
     if rollup is not None and since is None and until is None:
         from . import rollup as rollups
 
@@ -718,6 +714,7 @@ def weekly(
         query = sql("windows_weekly_rollup").format(rollup=rollup, raw=raw)
         df = _frame(con, query, {**keys, **split, "billing": _billing_param(billing)})
     else:
+        pricing.register_prices(con)
         df = _frame(
             con,
             _source_query("windows_weekly", billing is not None),

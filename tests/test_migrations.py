@@ -1,6 +1,8 @@
+import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from analyzer import connect
 from analyzer.db import MIGRATIONS, migrate
@@ -99,3 +101,52 @@ def test_m007_keeps_hop_models_of_an_older_store(tmp_path: Path) -> None:
     assert viewed == [("r1", ["opus", "sonnet"]), ("r2", None)]
     indexes = {r[0] for r in con.execute("select index_name from duckdb_indexes()").fetchall()}
     assert "request_log_call_id" in indexes
+
+
+def test_read_only_open_upgrades_a_store_of_an_older_ccstats(sample_db_copy: Path) -> None:
+    """A report (read-only) on a store written by an older ccstats: its views, macros and rollup are older than
+    this version's queries. Opening it upgrades the store once (migrations, then the derived tables), and the
+    report equals the one from the up-to-date store."""
+    import datetime as dt
+
+    from analyzer.db import _pending_steps
+    from analyzer.report_cli import ReportOptions, as_json, collect
+
+    opts = ReportOptions(tz="UTC", now=dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
+
+    def report() -> str:
+        con = connect(sample_db_copy, read_only=True)
+        try:
+            return as_json(collect(con, opts), opts)
+        finally:
+            con.close()
+
+    want = report()
+    con = connect(sample_db_copy)
+    con.execute("delete from _ccstats_migrations where name like 'views_%'")
+    con.execute("drop macro ccstats_retried")
+    con.execute("update usage_rollup_state set fingerprint = 'older'")
+    con.close()
+
+    con = connect(sample_db_copy, read_only=True)
+    assert _pending_steps(con) == []
+    assert con.execute("select fingerprint <> 'older' from usage_rollup_state").fetchall() == [(True,)]
+    con.close()
+    got = report()
+    a, b = json.loads(got), json.loads(want)
+    del a["meta"]["generated_at"], b["meta"]["generated_at"]
+    # float sums may differ in the last bit (DuckDB adds in parallel, in any order)
+    assert _leaves(a).keys() == _leaves(b).keys()
+    for path, value in _leaves(a).items():
+        assert value == (
+            pytest.approx(_leaves(b)[path], rel=1e-12) if isinstance(value, float) else _leaves(b)[path]
+        ), path
+    assert a["fallbacks"]["retries_total"] == 1
+
+
+def _leaves(doc: object, path: str = "") -> dict[str, object]:
+    if isinstance(doc, dict):
+        return {k: v for key, item in doc.items() for k, v in _leaves(item, f"{path}.{key}").items()}
+    if isinstance(doc, list):
+        return {k: v for i, item in enumerate(doc) for k, v in _leaves(item, f"{path}[{i}]").items()}
+    return {path: doc}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -61,3 +63,20 @@ def test_bad_report_options_are_one_line_errors(sample_db: Path) -> None:
         r = CliRunner().invoke(cli, ["report", "--db", str(sample_db), *args])
         assert r.exit_code == 1
         assert message in r.output
+
+
+def test_report_json_loads_neither_pyarrow_nor_genai_prices(sample_db: Path) -> None:
+    """An up-to-date store's report reads the stored rollup and prices nothing: pyarrow (about 0.2 s to import)
+    and genai-prices stay unloaded, because that start-up time is most of a report's time."""
+    code = (
+        "import sys; from analyzer.cli import main; sys.argv = ['ccstats', 'report', '--db', sys.argv[1], "
+        "'--json', '--tz', 'UTC']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print(sorted(m for m in ('pyarrow', 'genai_prices', 'litellm', 'altair') if m in sys.modules), "
+        "file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(sample_db)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert json.loads(done.stdout)["windows"][0]["requests"] == 27
+    assert done.stderr.strip().splitlines()[-1] == "[]"

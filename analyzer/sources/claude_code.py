@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from ..db import sql
+from ..db import sql, to_frame
 
 if TYPE_CHECKING:
     import polars as pl
@@ -251,8 +251,7 @@ def source_split(
 
     if by not in ("window", "day"):
         raise ValueError(f"by must be 'window' or 'day', got {by!r}")
-    df = pl.from_arrow(con.sql(sql("transcripts_source_split")).to_arrow_table())
-    assert isinstance(df, pl.DataFrame)
+    df = to_frame(con.sql(sql("transcripts_source_split")))
     df = df.with_columns(pl.col("started_at").dt.convert_time_zone("UTC"))
     if by == "day":
         df = df.with_columns(pl.col("started_at").dt.truncate("1d").alias("period_start"))
