@@ -79,6 +79,7 @@ MIGRATIONS: list[str] = [
     "m006_window_bounds_state",
     "m007_hop_models_json",
     "m008_usage_rollup",
+    "m009_drop_call_id_indexes",
 ]
 # Views are replaced whenever their text changes: the step name carries a hash of views.sql.
 

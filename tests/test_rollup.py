@@ -225,3 +225,29 @@ def test_a_store_without_the_rollup_tables_reports_from_every_request(tmp_path: 
         assert rollup.current(ro) is None
     finally:
         ro.close()
+
+
+def test_latest_headers_from_the_rollup_equal_a_scan_of_every_request(
+    store: duckdb.DuckDBPyConnection,
+) -> None:
+    """windows.latest_headers(rollup=...) reads only the requests from the latest logged header on; the values
+    equal a scan of every request, also after the latest headers are removed behind the rollup's back (the
+    rollup relation is then patched) and when no request carries any."""
+    want = windows.latest_headers(store)
+    assert want["rl_5h_reset"] is not None and want["rl_7d_reset"] is not None
+    assert windows.latest_headers(store, rollup=rollup.current(store)) == want
+
+    # drop the headers of the latest 5h-carrying requests: the latest one is now earlier
+    store.execute(
+        "update request_log set rl_5h_reset = null, rl_5h_utilization = null, rl_5h_status = null "
+        "where started_at >= (select max(started_at) - interval 6 hour from request_log where rl_5h_reset is not null)"
+    )
+    earlier = windows.latest_headers(store)
+    assert earlier["rl_5h_logged_at"] < want["rl_5h_logged_at"]
+    assert earlier["rl_7d_reset"] == want["rl_7d_reset"]
+    assert windows.latest_headers(store, rollup=rollup.current(store)) == earlier
+
+    store.execute("update request_log set rl_5h_reset = null, rl_7d_reset = null")
+    none = windows.latest_headers(store, rollup=rollup.current(store))
+    assert none == windows.latest_headers(store)
+    assert set(none.values()) == {None}

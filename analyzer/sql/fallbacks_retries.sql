@@ -5,9 +5,11 @@ with hop_errors as (
            list(concat_ws(' ', error_class, '(' || error_code || ')') order by started_at)
                filter (where status <> 'success') as failed_hop_errors
     from callback_events
-    -- only calls that can be retries (a repeated hop group needs two hops) and have failed hops
+    -- only calls that can be retries (a repeated hop group needs two hops), have failed hops and started in range
     where litellm_call_id in (select litellm_call_id from request_log
-                              where (coalesce(attempted_retries, 0) > 0 or hops > 1) and failed_hops > 0)
+                              where (coalesce(attempted_retries, 0) > 0 or hops > 1) and failed_hops > 0
+                                and ($since is null or started_at >= $since)
+                                and ($until is null or started_at < $until))
     group by litellm_call_id
 )
 select
