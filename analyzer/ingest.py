@@ -1238,7 +1238,9 @@ def _bulk_store_tx(
         if not n:
             g.summary.note = g.summary.note or "already up to date"
             continue
-        read[sid] = (n, offset)  # counted into the summary by _bulk_store, after the commit
+        # counted into the summary by _bulk_store after the commit; bytes as the chunked path counts them (with
+        # the newline it adds to an unterminated last record)
+        read[sid] = (n, offset + (offset == int(nbytes) and tail is not None))
         meta["source_id"].append(sid)
         meta["pos"].append(int(pos))
         meta["n_lines"].append(n)
