@@ -886,6 +886,9 @@ def load_litellm_config(con: duckdb.DuckDBPyConnection, config_path: str | Path)
 
 
 # ---------------------------------------------------------------- many small transcript files at once
+# A file new to the store (nothing read yet) is read by DuckDB itself, many files per statement (_bulk_store):
+# measured at 100k lines, the Python reading, redaction and Arrow hand-over of the chunked path cost more than
+# DuckDB's parsing. Files with a stored offset (appends, the watcher) are read here in chunks, as before.
 
 GROUP_BYTES = CHUNK_BYTES  # new bytes of small transcript files stored per transaction and normaliser call
 GROUP_FILE_BYTES = 8 << 20  # larger transcript files go one by one (ingest_file)
@@ -1054,7 +1057,8 @@ def _register_sources(con: duckdb.DuckDBPyConnection, new: list[_GroupFile]) -> 
 
 
 def _store_run(con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: IngestOptions) -> None:
-    """Read the new complete lines of each file (a partial last line waits) and store them in batches."""
+    """Read the new complete lines of each file (a partial last line waits) and store them in batches. Runs of
+    files new to the store go to DuckDB whole (:func:`_bulk_store`); the others are read here in chunks."""
     fmt = Format(TRANSCRIPT, LINES)
     advance = None
     if opts.progress and len(run) > 1:
@@ -1064,7 +1068,18 @@ def _store_run(con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: Inge
         )
     batch: list[_GroupFile] = []
     size = 0
-    for g in run:
+    bulk: list[_GroupFile] = []
+    bulk_size = 0
+
+    def flush_bulk() -> None:
+        nonlocal bulk, bulk_size
+        if bulk:
+            for g in _bulk_store(con, bulk, opts, advance):  # files DuckDB cannot take whole: chunked path
+                add(g)
+            bulk, bulk_size = [], 0
+
+    def add(g: _GroupFile) -> None:
+        nonlocal batch, size
         assert g.src is not None
         try:
             with g.path.open("rb") as f:
@@ -1073,18 +1088,214 @@ def _store_run(con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: Inge
                 g.chunks = list(_read_chunks(f, budget, g.src.offset, g.src.lines_read, fmt, opts, g.summary))
         except OSError as exc:  # removed or made unreadable since it was looked at
             g.summary.error = exc.strerror or str(exc)
-            continue
+            return
         n = sum(len(c.data) for c in g.chunks)
         if not n:
             g.summary.note = g.summary.note or "already up to date"
-            continue
+            return
         if batch and size + n > GROUP_BYTES:
             _store_batch(con, batch, advance)
             batch, size = [], 0
         batch.append(g)
         size += n
+
+    for g in run:
+        assert g.src is not None
+        if BULK_BYTES and g.src.offset == 0 and g.src.lines_read == 0 and not _GLOB_CHARS & set(str(g.path)):
+            if batch:  # keep file order: what precedes is stored first
+                _store_batch(con, batch, advance)
+                batch, size = [], 0
+            if bulk and bulk_size + g.st.st_size > BULK_BYTES:
+                flush_bulk()
+            bulk.append(g)
+            bulk_size += g.st.st_size
+            continue
+        flush_bulk()
+        add(g)
+    flush_bulk()
     if batch:
         _store_batch(con, batch, advance)
+
+
+#: new transcript bytes read by DuckDB per statement and transaction (0: never; every file goes in chunks)
+BULK_BYTES = 128 << 20
+_GLOB_CHARS = frozenset("*?[{\\")  # read_blob would expand such a path as a pattern: chunked path
+
+
+def _bulk_store(
+    con: duckdb.DuckDBPyConnection, files: list[_GroupFile], opts: IngestOptions, advance: ProgressFn | None
+) -> list[_GroupFile]:
+    """Store files new to the store (offset 0) in one transaction, DuckDB reading them itself: one read_text,
+    redaction in Python of only the files that may hold a credential, lines split in SQL, the normaliser once.
+    Offsets, line counts, pending tails, quarantine and summaries come out as the chunked path gives them.
+    Returns the files left for the chunked path (not UTF-8, NUL bytes, gone), in order."""
+    meta = pa.table(
+        {
+            "source_id": pa.array([g.src.source_id for g in files if g.src], pa.int64()),
+            "pos": pa.array(range(len(files)), pa.int64()),
+            "path": pa.array([str(g.path) for g in files], pa.string()),
+            "size": pa.array([g.st.st_size for g in files], pa.int64()),
+        }
+    )
+    by_id = {g.src.source_id: g for g in files if g.src}
+    left: list[int] = []
+    read: dict[int, tuple[int, int]] = {}  # source id -> lines, bytes read
+    # Read before the transaction: a file that is not UTF-8 fails read_text (and would abort the transaction).
+    con.register("_bulk_files", meta)
+    try:
+        params = {"paths": [str(g.path) for g in files]}
+        try:
+            con.execute(sql("transcript_bulk_read"), params)
+        except duckdb.InvalidInputException:
+            con.execute(sql("transcript_bulk_read_blob"), params)
+    except duckdb.IOException:  # unreadable: each file by the chunked path, which reports it
+        return files
+    finally:
+        con.unregister("_bulk_files")
+
+    def work() -> dict[int, tuple[int, int, int, int]]:
+        left.clear()
+        read.clear()
+        for g in files:
+            g.summary.pending_tail = False
+        out = _bulk_store_tx(con, by_id, opts, left, read)
+        return out
+
+    try:
+        counts = _transaction(con, work)
+    finally:
+        for t in ("_bulk_raw", "_bulk_lines", "_bulk_ends", "_bulk_orig", "_bulk_keep", "_grp_offsets"):
+            con.execute(f"drop table if exists {t}")
+        con.execute("drop view if exists batch")
+    out = []
+    for g in files:
+        assert g.src is not None
+        sid = g.src.source_id
+        if sid in left:
+            out.append(g)
+            continue
+        if sid in counts:
+            g.summary.count(counts[sid], *read[sid])
+            if advance:
+                advance(read[sid][1])
+    return out
+
+
+def _bulk_store_tx(
+    con: duckdb.DuckDBPyConnection,
+    by_id: dict[int, _GroupFile],
+    opts: IngestOptions,
+    left: list[int],
+    read: dict[int, tuple[int, int]],
+) -> dict[int, tuple[int, int, int, int]]:
+    """The work of :func:`_bulk_store` after the read (temp table ``_bulk_raw``), in its transaction."""
+    found = {int(r[0]) for r in con.execute("select source_id from _bulk_raw").fetchall()}
+    bad = {
+        int(r[0])
+        for r in con.execute(
+            "select source_id from _bulk_raw where text is null or contains(text, chr(0))"
+        ).fetchall()
+    }
+    left.extend(sid for sid in by_id if sid not in found or sid in bad)
+    if bad:
+        con.execute("delete from _bulk_raw where text is null or contains(text, chr(0))")
+    # Credentials are redacted before anything is stored; the literal test of might_contain_secret (column
+    # suspect) picks the few files the regexes must see. Redaction keeps every newline: the lines stay the same.
+    orig: dict[int, str] = {}
+    changed = []
+    for sid, text in con.execute("select source_id, text from _bulk_raw where suspect").fetchall():
+        clean = redact_text(text)
+        if clean != text:
+            orig[int(sid)] = text
+            changed.append((int(sid), clean))
+    con.execute("create or replace temp table _bulk_orig (source_id bigint, text varchar)")
+    if changed:
+        con.executemany("insert into _bulk_orig values (?, ?)", list(orig.items()))
+        con.register(
+            "_bulk_clean",
+            pa.table(
+                {
+                    "source_id": pa.array([c[0] for c in changed], pa.int64()),
+                    "text": pa.array([c[1] for c in changed], pa.large_string()),
+                }
+            ),
+        )
+        try:
+            con.execute(
+                "update _bulk_raw set text = c.text from _bulk_clean c where _bulk_raw.source_id = c.source_id"
+            )
+        finally:
+            con.unregister("_bulk_clean")
+    con.execute(sql("transcript_bulk_lines"))
+    rows = con.execute(
+        "select source_id, pos, nbytes, n_parts, strlen(tail), case when tail <> '' then tail end "
+        "from _bulk_ends order by pos"
+    ).fetchall()
+    meta: dict[str, list[int]] = {k: [] for k in ("source_id", "pos", "n_lines", "offset_bytes")}
+    paths: list[str] = []
+    for sid, pos, nbytes, nparts, tail_bytes, tail in rows:
+        sid = int(sid)
+        g = by_id[sid]
+        if sid in orig:  # the tail as read decides, and its length in bytes as read
+            tail = orig[sid].rsplit("\n", 1)[-1]
+            tail_bytes = len(tail.encode("utf-8"))
+            tail = tail or None
+        n = int(nparts) - 1
+        offset = int(nbytes) - int(tail_bytes)
+        if tail is not None:
+            # As _read_chunks: an unterminated last line is read now only if it is a complete record.
+            if opts.final and _complete_record(tail.encode("utf-8"), TRANSCRIPT):
+                n += 1
+                offset = int(nbytes)
+            else:
+                g.summary.pending_tail = True
+        if not n:
+            g.summary.note = g.summary.note or "already up to date"
+            continue
+        # counted into the summary by _bulk_store after the commit; bytes as the chunked path counts them (with
+        # the newline it adds to an unterminated last record)
+        read[sid] = (n, offset + (offset == int(nbytes) and tail is not None))
+        meta["source_id"].append(sid)
+        meta["pos"].append(int(pos))
+        meta["n_lines"].append(n)
+        meta["offset_bytes"].append(offset)
+        paths.append(str(g.path))
+    if not paths:
+        return {}
+    con.register(
+        "_bulk_keep_rel",
+        pa.table(
+            {
+                "source_id": pa.array(meta["source_id"], pa.int64()),
+                "n_lines": pa.array(meta["n_lines"], pa.int64()),
+            }
+        ),
+    )
+    try:
+        con.execute("create or replace temp table _bulk_keep as select * from _bulk_keep_rel")
+    finally:
+        con.unregister("_bulk_keep_rel")
+    con.execute(sql("transcript_bulk_batch"))
+    con.execute(f"create or replace temp table norm as {sql('normalize_transcript')}")
+    con.execute("drop view batch")
+    if con.execute("select count(_reason) from norm").fetchall()[0][0]:
+        con.execute(sql("transcript_bulk_offsets"))
+    else:
+        con.execute(
+            "create or replace temp table _grp_offsets (source_id bigint, line_no bigint, byte_offset bigint)"
+        )
+    files = pa.table(
+        {
+            "source_id": pa.array(meta["source_id"], pa.int64()),
+            "pos": pa.array(meta["pos"], pa.int64()),
+            "path": pa.array(paths, pa.string()),
+            "n_lines": pa.array(meta["n_lines"], pa.int64()),
+            "n_py_bad": pa.array([0] * len(paths), pa.int64()),
+            "offset_bytes": pa.array(meta["offset_bytes"], pa.int64()),
+            "lines_read": pa.array(meta["n_lines"], pa.int64()),
+        }
+    )
+    return _store_norm(con, files)
 
 
 def _store_batch(con: duckdb.DuckDBPyConnection, batch: list[_GroupFile], advance: ProgressFn | None) -> None:
@@ -1152,8 +1363,19 @@ def _store_batch_tx(
             con.unregister("batch")
         except duckdb.Error:
             pass
-    con.register("_grp_files", files)
     con.register("_grp_offsets", offs)
+    try:
+        return _store_norm(con, files)
+    finally:
+        con.unregister("_grp_offsets")
+
+
+def _store_norm(con: duckdb.DuckDBPyConnection, files: pa.Table) -> dict[int, tuple[int, int, int, int]]:
+    """Store the normalised lines (temp table ``norm``) of the files in ``files`` (source_id, pos, path, n_lines,
+    n_py_bad, offset_bytes, lines_read) and move their sources' offsets, in the caller's transaction; relation
+    ``_grp_offsets`` (source_id, line_no, byte_offset) places quarantined lines. Returns per source id: added,
+    duplicates, quarantined, skipped, counted as storing the files one after another would."""
+    con.register("_grp_files", files)
     try:
         con.execute(
             "insert into quarantine select n.source_id, n.source_path, n.line_no, b.byte_offset, n._reason, "
@@ -1200,5 +1422,4 @@ def _store_batch_tx(
             con.unregister("_grp_update")
     finally:
         con.unregister("_grp_files")
-        con.unregister("_grp_offsets")
     return counts

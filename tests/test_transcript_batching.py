@@ -23,7 +23,8 @@ TABLES = ("request_log", "transcript_entries", "quarantine", "sources")
 MODES: dict[str, dict[str, int]] = {
     "one_by_one": {"GROUP_FILE_BYTES": 0},
     "default": {},
-    "tiny_batches": {"GROUP_BYTES": 1, "GROUP_LOOKUP_FILES": 7},
+    "chunked": {"BULK_BYTES": 0},  # no file read whole by DuckDB
+    "tiny_batches": {"GROUP_BYTES": 1, "GROUP_LOOKUP_FILES": 7, "BULK_BYTES": 1},
 }
 
 
@@ -44,7 +45,8 @@ class Stores:
     def ingest(self) -> dict[str, list[dict[str, object]]]:
         out: dict[str, list[dict[str, object]]] = {}
         defaults = {
-            k: getattr(ingest_mod, k) for k in ("GROUP_FILE_BYTES", "GROUP_BYTES", "GROUP_LOOKUP_FILES")
+            k: getattr(ingest_mod, k)
+            for k in ("GROUP_FILE_BYTES", "GROUP_BYTES", "GROUP_LOOKUP_FILES", "BULK_BYTES")
         }
         for mode, settings in MODES.items():
             for k, v in {**defaults, **settings}.items():

@@ -101,21 +101,22 @@ def store_transcript_batch(con: duckdb.DuckDBPyConnection, fresh: bool | None = 
     record their (session, message id) keys in ``pending_transcripts``; the merge into request_log runs later
     (:func:`merge_pending_transcripts`). Returns the number of new entries. Runs in the caller's transaction.
     ``fresh``: whether no key of the batch is stored yet, when the caller knows (else it is looked up)."""
-    con.execute(
-        "create or replace temp table _cc_new as "
+    best = (
         "select * exclude (line_no, _reason, _excerpt) from norm where _reason is null "
         "qualify row_number() over (partition by entry_key order by total_tokens desc, source_path, source_line) = 1"
     )
     if fresh is None:
         fresh = not _count(
-            con, "select count(*) from transcript_entries where entry_key in (select entry_key from _cc_new)"
+            con,
+            "select count(*) from transcript_entries "
+            "where entry_key in (select entry_key from norm where _reason is null)",
         )
     if fresh:
-        # No copy stored yet (the common case, and every cold ingest): a plain insert, several times cheaper
-        # than the upsert below.
-        con.execute("insert into transcript_entries by name select * from _cc_new")
-        added = _count(con, "select count(*) from _cc_new")
+        # No copy stored yet (the common case, and every cold ingest): a plain insert straight from norm, several
+        # times cheaper than the upsert below. DuckDB answers an insert with the number of rows it inserted.
+        added = _count(con, f"insert into transcript_entries by name {best}")
     else:
+        con.execute(f"create or replace temp table _cc_new as {best}")
         before = _count(con, "select count(*) from transcript_entries")
         updates = ", ".join(f"{c} = excluded.{c}" for c in _ENTRY_COLUMNS)
         con.execute(

@@ -1,0 +1,228 @@
+"""Transcript files new to the store, read whole by DuckDB (ingest._bulk_store): offsets, line counts, pending
+tails, quarantine, redaction and the files it leaves to the chunked path, then incremental ingests that continue
+from the stored offsets. Each case is checked exactly, and against the chunked path (BULK_BYTES = 0)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analyzer import connect, ingest_paths
+from analyzer import ingest as ingest_mod
+from analyzer.ingest import IngestOptions
+
+TIMES = {"ingested_at", "first_ingest", "last_ingest", "quarantined_at"}
+TABLES = ("request_log", "transcript_entries", "quarantine", "sources")
+SECRET = "sk-ant-api03-" + "Z" * 40
+
+
+def _line(n: int, session: str, *, msg: str | None = None, extra: str = "") -> str:
+    return json.dumps(
+        {
+            "type": "assistant",
+            "sessionId": session,
+            "requestId": f"req_{msg or f'msg_bulk_{n}'}",
+            "uuid": f"00000000-0000-4000-8000-{n:012d}",
+            "timestamp": f"2026-11-27T10:{n % 60:02d}:00.000Z",
+            "version": "2.0.1",
+            "cwd": "/work/bulk" + extra,
+            "message": {
+                "id": msg or f"msg_bulk_{n}",
+                "model": "claude-sonnet-4-5-20250929",
+                "usage": {"input_tokens": 10 + n, "output_tokens": 2, "cache_read_input_tokens": 0},
+            },
+        },
+        separators=(",", ":"),
+    )
+
+
+def _folder(root: Path) -> Path:
+    p = root / "projects" / "-work-bulk"
+    p.mkdir(parents=True)
+    (p / "a.jsonl").write_text(_line(1, "s-a") + "\n" + _line(2, "s-a") + "\n")
+    # complete last record without its newline: read now (one-shot ingest), offset = the file's size
+    (p / "b.jsonl").write_text(_line(3, "s-b") + "\n" + _line(4, "s-b"))
+    # a writer mid-line: the partial line waits
+    (p / "c.jsonl").write_text(_line(5, "s-c") + "\n" + _line(6, "s-c")[:50])
+    # a malformed line (line 2) after a line holding a credential (redacted before it is stored)
+    (p / "d.jsonl").write_text(
+        _line(7, "s-d", extra=f" Bearer {SECRET}")
+        + "\n"
+        + '{"usage":{"input_tokens": 3, broken\n'
+        + _line(8, "s-d")
+        + "\n"
+    )
+    # not UTF-8: left to the chunked path, which quarantines the bad line only
+    (p / "e.jsonl").write_bytes(
+        _line(9, "s-e").encode() + b"\n" + b'{"usage":{"x":"\xff"}}\n' + _line(10, "s-e").encode() + b"\n"
+    )
+    # a line with a NUL byte: chunked path too
+    (p / "f.jsonl").write_bytes(_line(11, "s-f").encode() + b"\n" + b'{"usage":{"x":"\x00"}}\n')
+    # the same response as a.jsonl line 1, more tokens in a later file: a duplicate there, the copy here wins
+    (p / "g.jsonl").write_text(_line(12, "s-g", msg="msg_bulk_1") + "\n")
+    return p
+
+
+def _table(con: Any, table: str) -> list[tuple[Any, ...]]:
+    cols = [r[0] for r in con.execute(f"describe {table}").fetchall() if r[0] not in TIMES]
+    return [tuple(r) for r in con.execute(f"select {', '.join(cols)} from {table} order by all").fetchall()]
+
+
+def _ingest(db: Path, root: Path, **opts: Any) -> dict[str, dict[str, object]]:
+    con = connect(db)
+    try:
+        summaries, errors = ingest_paths(con, [str(root / "projects")], IngestOptions(**opts))
+    finally:
+        con.close()
+    assert errors == []
+    return {Path(s.path).name: s.as_dict() for s in summaries}
+
+
+def _tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    con = connect(db, read_only=True)
+    try:
+        return {t: _table(con, t) for t in TABLES}
+    finally:
+        con.close()
+
+
+def _both(
+    tmp_path: Path, root: Path, monkeypatch: pytest.MonkeyPatch, **opts: Any
+) -> dict[str, dict[str, object]]:
+    """Ingest into the bulk store and the chunked one; both must agree on summaries and every table."""
+    out = {}
+    for name, bulk in (("bulk", ingest_mod.BULK_BYTES), ("chunked", 0)):
+        with monkeypatch.context() as m:
+            m.setattr(ingest_mod, "BULK_BYTES", bulk)
+            out[name] = _ingest(tmp_path / f"{name}.duckdb", root, **opts)
+    assert out["bulk"] == out["chunked"]
+    assert _tables(tmp_path / "bulk.duckdb") == _tables(tmp_path / "chunked.duckdb")
+    return out["bulk"]
+
+
+def _q(db: Path, q: str) -> list[tuple[Any, ...]]:
+    con = connect(db, read_only=True)
+    try:
+        return [tuple(r) for r in con.execute(q).fetchall()]
+    finally:
+        con.close()
+
+
+def test_cold_bulk_then_appends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "claude"
+    p = _folder(root)
+    db = tmp_path / "bulk.duckdb"
+    first = _both(tmp_path, root, monkeypatch)
+    sizes = {f.name: f.stat().st_size for f in p.iterdir()}
+    got = {
+        k: (
+            v["rows_added"],
+            v["duplicates"],
+            v["quarantined"],
+            v["lines"],
+            v["bytes_read"],
+            v["pending_tail"],
+        )
+        for k, v in first.items()
+    }
+    c_tail = len(_line(6, "s-c")[:50])
+    assert got == {
+        "a.jsonl": (2, 0, 0, 2, sizes["a.jsonl"], False),
+        "b.jsonl": (2, 0, 0, 2, sizes["b.jsonl"] + 1, False),  # + the newline the reader adds
+        "c.jsonl": (1, 0, 0, 1, sizes["c.jsonl"] - c_tail, True),
+        "d.jsonl": (2, 0, 1, 3, sizes["d.jsonl"], False),
+        "e.jsonl": (2, 0, 1, 3, sizes["e.jsonl"], False),
+        "f.jsonl": (1, 0, 1, 2, sizes["f.jsonl"], False),
+        "g.jsonl": (0, 1, 0, 1, sizes["g.jsonl"], False),
+    }
+    assert _q(db, "select path, offset_bytes, lines_read from sources order by path") == [
+        (str(p / n), sizes[n] - (c_tail if n == "c.jsonl" else 0), got[n][3]) for n in sorted(got)
+    ]
+    d_line1 = len(_line(7, "s-d", extra=f" Bearer {SECRET}")) + 1
+    e_line1 = len(_line(9, "s-e")) + 1
+    f_line1 = len(_line(11, "s-f")) + 1
+    assert _q(db, "select path, line_no, byte_offset, reason from quarantine order by path") == [
+        (str(p / "d.jsonl"), 2, d_line1, "malformed JSON"),
+        (str(p / "e.jsonl"), 2, e_line1, "invalid UTF-8 at byte 15"),
+        (str(p / "f.jsonl"), 2, f_line1, "NUL byte in line"),
+    ]
+    assert _q(db, "select count(*), count(distinct entry_key) from transcript_entries") == [(10, 10)]
+    assert _q(
+        db, "select source_path, input_tokens from transcript_entries where message_id = 'msg_bulk_1'"
+    ) == [(str(p / "g.jsonl"), 22)]
+    # the credential never reaches the store, in no table
+    for t in TABLES:
+        assert SECRET not in str(_table_all(db, t))
+    assert _q(db, "select cwd from transcript_entries where session_id = 's-d' order by source_line")[0][
+        0
+    ].startswith("/work/bulk Bearer [REDACTED:anthropic-api:")
+
+    # appends: the partial line completed, one more line in a; a new file; nothing else re-read
+    with (p / "c.jsonl").open("a") as f:
+        f.write(_line(6, "s-c")[50:] + "\n")
+    with (p / "a.jsonl").open("a") as f:
+        f.write(_line(13, "s-a") + "\n")
+    (p / "h.jsonl").write_text(_line(14, "s-h") + "\n")
+    second = _both(tmp_path, root, monkeypatch)
+    got2 = {
+        k: (v["rows_added"], v["lines"], v["bytes_read"], v["pending_tail"], v["note"])
+        for k, v in second.items()
+    }
+    assert got2["a.jsonl"] == (1, 1, len(_line(13, "s-a")) + 1, False, "")
+    assert got2["c.jsonl"] == (1, 1, len(_line(6, "s-c")) + 1, False, "")  # the whole line, from its start
+    assert got2["h.jsonl"] == (1, 1, len(_line(14, "s-h")) + 1, False, "")
+    for n in ("b.jsonl", "d.jsonl", "e.jsonl", "f.jsonl", "g.jsonl"):
+        assert got2[n] == (0, 0, 0, False, "already up to date")
+    assert _q(db, "select count(*), count(distinct entry_key) from transcript_entries") == [(13, 13)]
+    assert _q(db, "select count(*) from request_log where origin = 'claude_code'") == [(13,)]
+    assert _q(db, "select lines_read, offset_bytes from sources where path like '%/a.jsonl'") == [
+        (3, (p / "a.jsonl").stat().st_size)
+    ]
+    assert _q(db, "select lines_read, offset_bytes from sources where path like '%/c.jsonl'") == [
+        (2, (p / "c.jsonl").stat().st_size)
+    ]
+
+
+def _table_all(db: Path, table: str) -> list[tuple[Any, ...]]:
+    return _q(db, f"select * from {table}")
+
+
+def test_unterminated_complete_line_waits_while_watching(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """final=False (the watcher): even a complete last record waits for its newline, then is read once."""
+    root = tmp_path / "claude"
+    p = root / "projects" / "-work-bulk"
+    p.mkdir(parents=True)
+    (p / "w.jsonl").write_text(_line(1, "s-w") + "\n" + _line(2, "s-w"))
+    (p / "only.jsonl").write_text(_line(3, "s-o"))  # no complete line at all
+    first = _both(tmp_path, root, monkeypatch, final=False)
+    assert (first["w.jsonl"]["rows_added"], first["w.jsonl"]["lines"], first["w.jsonl"]["pending_tail"]) == (
+        1,
+        1,
+        True,
+    )
+    assert (
+        first["only.jsonl"]["rows_added"],
+        first["only.jsonl"]["pending_tail"],
+        first["only.jsonl"]["note"],
+    ) == (
+        0,
+        True,
+        "already up to date",
+    )
+    db = tmp_path / "bulk.duckdb"
+    assert _q(db, "select path, offset_bytes, lines_read from sources order by path") == [
+        (str(p / "only.jsonl"), 0, 0),
+        (str(p / "w.jsonl"), len(_line(1, "s-w")) + 1, 1),
+    ]
+    for f in ("w.jsonl", "only.jsonl"):
+        with (p / f).open("a") as fh:
+            fh.write("\n")
+    second = _both(tmp_path, root, monkeypatch, final=False)
+    assert (second["w.jsonl"]["rows_added"], second["w.jsonl"]["lines"]) == (1, 1)
+    assert (second["only.jsonl"]["rows_added"], second["only.jsonl"]["lines"]) == (1, 1)
+    assert _q(db, "select count(*), count(distinct entry_key) from transcript_entries") == [(3, 3)]
