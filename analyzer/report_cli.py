@@ -80,8 +80,8 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
     (``fallbacks_total``, the sum of ``fallback_summary``); every one: analyzer.fallbacks.fallback_events. Retried
     requests too (``retries``, ``retries_total``; every one: analyzer.fallbacks.retries).
 
-    The fallback lists, the checks that read the store and the metadata run on a second connection in a second
-    thread meanwhile: DuckDB works without holding Python's lock, so the two overlap.
+    The checks that read the store and the metadata run on a second connection in a second thread meanwhile:
+    DuckDB works without holding Python's lock, so the two overlap.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -123,6 +123,7 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
             con, cube if opts.since is None and opts.until is None else None
         )
         out["retries"], out["retries_total"] = fallbacks.recent_retries(con, n=JSON_MAX_EVENTS, **kw)
+        out.update(_fallback_lists(con, opts))
         side_out = side.result()
     out.update(side_out)
     out["check"] = checks.with_api_billing(side_out["check"], api_billing)
@@ -131,25 +132,32 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
 
 def _collect_side(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
     """The part of :func:`collect` that needs neither the rollup nor the billing cube: the checks that read the
-    store, the fallback events and the metadata (on its own connection)."""
-    from . import checks, fallbacks
+    store and the metadata (on its own connection)."""
+    from . import checks
+
+    try:
+        return {"check": checks.check_store(con), "meta": meta(con, opts)}
+    finally:
+        con.close()
+
+
+def _fallback_lists(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
+    """The fallback summary, the most recent events and how many there are."""
+    from . import fallbacks
 
     kw = {"since": opts.since, "until": opts.until}
+    # the fallback_events view matches proxy lines each time it is read: read it once for both
+    events = "_ccstats_fallback_events"
+    con.execute(f"create or replace temp table {events} as select * from fallback_events")
     try:
-        answers = checks.check_store(con)
-        # the fallback_events view matches proxy lines each time it is read: read it once for both
-        events = "_ccstats_fallback_events"
-        con.execute(f"create or replace temp table {events} as select * from fallback_events")
         summary = fallbacks.fallback_summary(con, events=events, **kw)
         return {
             "fallbacks": fallbacks.recent_fallback_events(con, n=JSON_MAX_EVENTS, events=events, **kw),
             "fallback_summary": summary,
             "fallbacks_total": int(summary["events"].sum()) if summary.height else 0,
-            "check": answers,
-            "meta": meta(con, opts),
         }
     finally:
-        con.close()
+        con.execute(f"drop table if exists {events}")
 
 
 def meta(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
@@ -195,8 +203,22 @@ def _jsonable(value: Any, zone: ZoneInfo) -> Any:
     if isinstance(value, float) and value != value:  # NaN
         return None
     if hasattr(value, "to_dicts"):
-        return [_jsonable(r, zone) for r in value.to_dicts()]
+        return _frame_rows(value, zone)
     return value
+
+
+def _frame_rows(df: Any, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """A frame's rows as :func:`_jsonable` makes them, converting only the columns whose type needs it (the
+    recursive walk over every value took most of ``as_json``'s time)."""
+    import polars as pl
+
+    rows: list[dict[str, Any]] = df.to_dicts()
+    for name, dtype in df.schema.items():
+        if dtype.is_numeric() and not dtype.is_float() or dtype in (pl.String, pl.Boolean, pl.Null):
+            continue  # as JSON takes them
+        for row in rows:
+            row[name] = _jsonable(row[name], zone)
+    return rows
 
 
 def _recent(df: Any, n: int) -> Any:
