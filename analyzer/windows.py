@@ -318,18 +318,14 @@ def latest_headers(con: duckdb.DuckDBPyConnection, *, rollup: str | None = None)
     rl_7d_reset/utilization/logged_at; all None when no unified headers were logged. ``rollup``: a relation from
     :func:`analyzer.rollup.current`, which knows when the latest headers were logged, so only the requests from
     then on are read."""
-    query = sql("windows_latest_headers").format(since="")
+    since, params = "", None
     if rollup is not None:
+        # the earlier of the two latest times (least() skips a kind never logged); None: neither was ever logged
         first = con.execute(
             f"select least(max(rl_5h_reset_at), max(rl_7d_reset_at)) from {rollup}"
         ).fetchall()[0][0]
-        # None: no request logged either header (or only one kind did: least() ignores NULL)
-        query = sql("windows_latest_headers").format(
-            since="and started_at >= $first" if first else "and false"
-        )
-        cur = con.execute(query, {"first": first} if first else None)
-    else:
-        cur = con.execute(query)
+        since, params = ("and started_at >= $first", {"first": first}) if first else ("and false", None)
+    cur = con.execute(sql("windows_latest_headers").format(since=since), params)
     cols = [d[0] for d in cur.description]  # type: ignore[union-attr]
     rows = cur.fetchall()
     return dict(zip(cols, rows[0] if rows else [None] * len(cols), strict=True))

@@ -45,3 +45,18 @@ def test_consumer_failure_stops_the_reader() -> None:
                 raise RuntimeError("writer failed")
     assert _readers() == []
     assert len(produced) <= 6  # one item ahead (plus the one in hand), not the whole input
+
+
+def test_large_chunks_reach_duckdb_in_pieces_and_small_ones_whole() -> None:
+    """DuckDB parses one Arrow record batch per thread: a chunk of several MB goes as several batches (both cores
+    parse it), a watcher-sized one as one batch (splitting it made the watcher slower). Same rows either way."""
+    from analyzer.ingest import CHUNK_PIECES, PIECE_MIN_BYTES, _prepare_chunk
+
+    line = b'{"request_id": "r%07d", "pad": "' + b"x" * 2000 + b'"}\n'
+    big = b"".join(line.replace(b"%07d", b"%07d" % i) for i in range(3 * PIECE_MIN_BYTES // len(line) + 10))
+    small = big[: 20 * len(line)]
+    chunk = _prepare_chunk(big, 0, 1, 0)
+    assert len(chunk.table.to_batches()) == 3 < CHUNK_PIECES
+    assert chunk.table.column("line_no").to_pylist() == list(range(1, chunk.n + 1))
+    assert "".join(chunk.table.column("line").to_pylist()).encode() == big
+    assert len(_prepare_chunk(small, 0, 1, 0).table.to_batches()) == 1
