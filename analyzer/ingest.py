@@ -1152,9 +1152,9 @@ def _bulk_store(
     try:
         params = {"paths": [str(g.path) for g in files]}
         try:
-            con.execute(sql("transcript_bulk_read"), params)
+            con.execute(sql("transcript_bulk_read").format(files=sql("transcript_bulk_text")), params)
         except duckdb.InvalidInputException:
-            con.execute(sql("transcript_bulk_read_blob"), params)
+            con.execute(sql("transcript_bulk_read").format(files=sql("transcript_bulk_blob")), params)
     except duckdb.IOException:  # unreadable: each file by the chunked path, which reports it
         return files
     finally:
