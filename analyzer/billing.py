@@ -14,9 +14,8 @@ from typing import Any, Literal
 import duckdb
 import polars as pl
 
-from .db import register_frame, sql, to_frame
+from .db import frame, frame_of, register_frame, sql
 from .errors import UserError
-from .fallbacks import frame, frame_of
 
 By = Literal["day", "window", "key", "user", "model"]
 BY_VALUES: tuple[str, ...] = ("day", "window", "key", "user", "model")
@@ -61,7 +60,7 @@ def _window_frame(
 def _summary(con: duckdb.DuckDBPyConnection, rows: str, params: dict[str, Any]) -> pl.DataFrame:
     """billing_summary.sql over the grouped request rows of ``analyzer/sql/<rows>.sql``."""
     text = sql("billing_summary").format(rows=sql(rows))
-    return to_frame(con.sql(text, params=params))
+    return frame_of(con, text, params)
 
 
 def billing_summary(

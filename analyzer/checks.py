@@ -13,8 +13,7 @@ import duckdb
 import polars as pl
 
 from .billing import PAY_PER_USE_ROUTES, billing_cube
-from .db import sql
-from .fallbacks import frame
+from .db import frame, sql
 
 #: The tables the failure checks read by default; :func:`check` passes their failed rows, fetched once.
 _FAILURE_SOURCES = {"failed_requests": "request_log", "failed_callbacks": "callback_events"}

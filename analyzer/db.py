@@ -240,6 +240,18 @@ def to_frame(rel: duckdb.DuckDBPyRelation) -> pl.DataFrame:
     return pl.DataFrame(rel)
 
 
+def frame_of(
+    con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None
+) -> pl.DataFrame:
+    """Run a query with bind parameters and return a polars DataFrame."""
+    return to_frame(con.sql(query, params=params or {}))
+
+
+def frame(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+    """Run ``analyzer/sql/<name>.sql`` with bind parameters and return a polars DataFrame."""
+    return frame_of(con, sql(name), params)
+
+
 class _ArrowStream:
     """A polars DataFrame as DuckDB sees any Arrow C stream: registering the frame itself would convert it with
     pyarrow. Each scan asks for a new stream."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from .db import sql, to_frame
+from .db import frame, frame_of, sql
 
 if TYPE_CHECKING:
     import polars as pl
@@ -37,18 +37,6 @@ KINDS = ("litellm_router", "litellm_cooldown", "cc_model_switch", "cc_overload_c
 
 def _params(since: datetime | None, until: datetime | None) -> dict[str, Any]:
     return {"since": since, "until": until}
-
-
-def frame(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-    """Run ``analyzer/sql/<name>.sql`` with bind parameters and return a polars DataFrame."""
-    return frame_of(con, sql(name), params)
-
-
-def frame_of(
-    con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None
-) -> pl.DataFrame:
-    """Run a query with bind parameters and return a polars DataFrame."""
-    return to_frame(con.sql(query, params=params or {}))
 
 
 def fallback_events(

@@ -1171,7 +1171,7 @@ def _bulk_store(
     try:
         counts = _transaction(con, work)
     finally:
-        for t in ("_bulk_raw", "_bulk_lines", "_bulk_ends", "_bulk_orig", "_bulk_keep", "_grp_offsets"):
+        for t in ("_bulk_raw", "_bulk_lines", "_bulk_ends", "_bulk_orig_len", "_bulk_keep", "_grp_offsets"):
             con.execute(f"drop table if exists {t}")
         con.execute("drop view if exists batch")
     out = []
@@ -1185,6 +1185,18 @@ def _bulk_store(
             g.summary.count(counts[sid], *read[sid])
             if advance:
                 advance(read[sid][1])
+    return out
+
+
+def _line_lengths(texts: dict[int, str]) -> dict[str, list[int]]:
+    """Per line of each text (split on newlines, the part after the last one included): source id, 1-based line
+    number and length in UTF-8 bytes, as columns."""
+    out: dict[str, list[int]] = {"sid": [], "line_no": [], "nbytes": []}
+    for sid, text in texts.items():
+        lengths = [len(part.encode("utf-8")) for part in text.split("\n")]
+        out["sid"] += [sid] * len(lengths)
+        out["line_no"] += range(1, len(lengths) + 1)
+        out["nbytes"] += lengths
     return out
 
 
@@ -1215,9 +1227,14 @@ def _bulk_store_tx(
         if clean != text:
             orig[int(sid)] = text
             changed.append((int(sid), clean))
-    con.execute("create or replace temp table _bulk_orig (source_id bigint, text varchar)")
+    # Quarantine offsets count the bytes as read: keep each redacted file's line lengths, not its text, so no
+    # copy of a credential outlives the redaction of _bulk_raw below.
+    con.execute(
+        "create or replace temp table _bulk_orig_len as select unnest($sid)::bigint as source_id, "
+        "unnest($line_no)::bigint as line_no, unnest($nbytes)::bigint as nbytes",
+        _line_lengths(orig),
+    )
     if changed:
-        con.executemany("insert into _bulk_orig values (?, ?)", list(orig.items()))
         con.register(
             "_bulk_clean",
             pa.table(
@@ -1269,19 +1286,11 @@ def _bulk_store_tx(
         paths.append(str(g.path))
     if not paths:
         return {}
-    con.register(
-        "_bulk_keep_rel",
-        pa.table(
-            {
-                "source_id": pa.array(meta["source_id"], pa.int64()),
-                "n_lines": pa.array(meta["n_lines"], pa.int64()),
-            }
-        ),
+    con.execute(
+        "create or replace temp table _bulk_keep as "
+        "select unnest($sid)::bigint as source_id, unnest($n)::bigint as n_lines",
+        {"sid": meta["source_id"], "n": meta["n_lines"]},
     )
-    try:
-        con.execute("create or replace temp table _bulk_keep as select * from _bulk_keep_rel")
-    finally:
-        con.unregister("_bulk_keep_rel")
     con.execute(sql("transcript_bulk_batch"))
     con.execute(f"create or replace temp table norm as {sql('normalize_transcript')}")
     con.execute("drop view batch")

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from . import billing, checks, fallbacks, rollup, windows
-from .db import sql, to_frame
+from .db import frame
 from .errors import UserError
 
 Bucket = Literal["hour", "day"]
@@ -33,10 +33,6 @@ def _utc(value: datetime | str | None) -> datetime | None:
     if value.tzinfo is None or value.utcoffset() is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
-
-
-def _frame(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pl.DataFrame:
-    return to_frame(con.sql(sql(name), params=params))
 
 
 def _range(since: datetime | str | None, until: datetime | str | None) -> dict[str, Any]:
@@ -59,8 +55,8 @@ def report_meta(
 ) -> dict[str, Any]:
     """Header facts: requests (in range), first_at, last_at, stored_requests, callback_events, proxy_events,
     quarantined, sources (count) and source_list (path, format, rows_added, duplicates, quarantined, last_ingest)."""
-    meta = _frame(con, "report_meta", _range(since, until)).row(0, named=True)
-    meta["source_list"] = _frame(con, "report_sources", {}).to_dicts()
+    meta = frame(con, "report_meta", _range(since, until)).row(0, named=True)
+    meta["source_list"] = frame(con, "report_sources", {}).to_dicts()
     return meta
 
 
@@ -82,7 +78,7 @@ def models_daily(
 
     Columns: day (date in tz), model, requests, successes, input_tokens, output_tokens, cache_creation_tokens,
     cache_read_tokens, total_tokens, spend_usd (LiteLLM logged, API list price)."""
-    return _frame(con, "report_models_daily", {**_range(since, until), "tz": tz})
+    return frame(con, "report_models_daily", {**_range(since, until), "tz": tz})
 
 
 def errors_over_time(
@@ -95,7 +91,7 @@ def errors_over_time(
 ) -> pl.DataFrame:
     """Failed requests per bucket (wall time in ``tz``) and category: 'rate limit (429)', 'overloaded (529)',
     'auth failure (401/403)', 'other error'. Columns: bucket, category, failures, models, model_list."""
-    return _frame(con, "report_errors", {**_range(since, until), "tz": tz, "bucket": bucket})
+    return frame(con, "report_errors", {**_range(since, until), "tz": tz, "bucket": bucket})
 
 
 def latency(
@@ -108,7 +104,7 @@ def latency(
 ) -> pl.DataFrame:
     """duration_ms percentiles of successful requests per bucket (wall time in ``tz``) and served model.
     Columns: bucket, model, requests, p50_ms, p90_ms, p99_ms, max_ms."""
-    return _frame(con, "report_latency", {**_range(since, until), "tz": tz, "bucket": bucket})
+    return frame(con, "report_latency", {**_range(since, until), "tz": tz, "bucket": bucket})
 
 
 def top(
@@ -124,7 +120,7 @@ def top(
     Columns: name, requests, failures, total_tokens, spend_usd, billing_routes, models, first_at, last_at."""
     if dim not in TOP_DIMENSIONS:
         raise UserError(f"top by {dim!r}: choose one of {', '.join(TOP_DIMENSIONS)}")
-    return _frame(con, "report_top", {**_range(since, until), "dim": dim, "n": n})
+    return frame(con, "report_top", {**_range(since, until), "dim": dim, "n": n})
 
 
 def top_tags(
@@ -136,7 +132,7 @@ def top_tags(
 ) -> pl.DataFrame:
     """The ``n`` request tags with the most requests.
     Columns: name, requests, failures, total_tokens, spend_usd, first_at, last_at."""
-    return _frame(con, "report_top_tags", {**_range(since, until), "n": n})
+    return frame(con, "report_top_tags", {**_range(since, until), "n": n})
 
 
 def billing_totals(day: pl.DataFrame) -> pl.DataFrame:

@@ -40,7 +40,7 @@ import duckdb
 import numpy as np
 
 from . import pricing
-from .db import sql, to_frame
+from .db import frame_of, sql
 
 if TYPE_CHECKING:
     import polars as pl
@@ -301,11 +301,6 @@ def _source_query(name: str, filtered: bool) -> str:
     return sql(name).format(source=source)
 
 
-def _frame(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pl.DataFrame:
-    """A query's result as a polars DataFrame."""
-    return to_frame(con.sql(query, params=params))
-
-
 def _to_utc_frame(df: pl.DataFrame) -> pl.DataFrame:
     import polars as pl
 
@@ -473,7 +468,7 @@ def windows(
         )
         con.register("_ccstats_bounds", bounds)
         try:
-            df = _frame(con, sql("windows_aggregate"), {})
+            df = frame_of(con, sql("windows_aggregate"), {})
         finally:
             con.unregister("_ccstats_bounds")
     finally:
@@ -721,10 +716,10 @@ def weekly(
         keys = {"anchor_ms": anchor_ms, "tz": tz}
         raw, split = rollups.split_hours(con, rollup, rollups.WEEK_KEY, keys)
         query = sql("windows_weekly_rollup").format(rollup=rollup, raw=raw)
-        df = _frame(con, query, {**keys, **split, "billing": _billing_param(billing)})
+        df = frame_of(con, query, {**keys, **split, "billing": _billing_param(billing)})
     else:
         pricing.register_prices(con)
-        df = _frame(
+        df = frame_of(
             con,
             _source_query("windows_weekly", billing is not None),
             {
