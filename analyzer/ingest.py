@@ -1188,6 +1188,16 @@ def _bulk_store(
     return out
 
 
+def _read_utf8(path: Path, nbytes: int) -> str | None:
+    """The first ``nbytes`` of a file as text; None when the file is gone, shorter or not UTF-8."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(nbytes)
+        return data.decode("utf-8") if len(data) == nbytes else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _line_lengths(texts: dict[int, str]) -> dict[str, list[int]]:
     """Per line of each text (split on newlines, the part after the last one included): source id, 1-based line
     number and length in UTF-8 bytes, as columns."""
@@ -1212,35 +1222,41 @@ def _bulk_store_tx(
     bad = {
         int(r[0])
         for r in con.execute(
-            "select source_id from _bulk_raw where text is null or contains(text, chr(0))"
+            "select source_id from _bulk_raw where (text is null and not suspect) or contains(text, chr(0))"
         ).fetchall()
     }
+    # Credentials are redacted before anything is stored; the literal test of might_contain_secret (column
+    # suspect) picks the few files the regexes must see. DuckDB kept no text of those: read them here (the cut
+    # DuckDB read, nbytes), redact, and only then hand the text over. Redaction keeps every newline.
+    orig: dict[int, str] = {}
+    clean_texts: dict[int, str] = {}
+    for sid, nbytes in con.execute("select source_id, nbytes from _bulk_raw where suspect").fetchall():
+        sid = int(sid)
+        text = _read_utf8(by_id[sid].path, int(nbytes))
+        if text is None or "\0" in text:
+            bad.add(
+                sid
+            )  # gone, shorter, not UTF-8 or NUL bytes: the chunked path reports it as it does any file
+            continue
+        clean_texts[sid] = redact_text(text)
+        if clean_texts[sid] != text:
+            orig[sid] = text
     left.extend(sid for sid in by_id if sid not in found or sid in bad)
     if bad:
-        con.execute("delete from _bulk_raw where text is null or contains(text, chr(0))")
-    # Credentials are redacted before anything is stored; the literal test of might_contain_secret (column
-    # suspect) picks the few files the regexes must see. Redaction keeps every newline: the lines stay the same.
-    orig: dict[int, str] = {}
-    changed = []
-    for sid, text in con.execute("select source_id, text from _bulk_raw where suspect").fetchall():
-        clean = redact_text(text)
-        if clean != text:
-            orig[int(sid)] = text
-            changed.append((int(sid), clean))
-    # Quarantine offsets count the bytes as read: keep each redacted file's line lengths, not its text, so no
-    # copy of a credential outlives the redaction of _bulk_raw below.
+        con.execute("delete from _bulk_raw where source_id in (select unnest($ids))", {"ids": sorted(bad)})
+    # Quarantine offsets count the bytes as read: keep each redacted file's line lengths, not its text.
     con.execute(
         "create or replace temp table _bulk_orig_len as select unnest($sid)::bigint as source_id, "
         "unnest($line_no)::bigint as line_no, unnest($nbytes)::bigint as nbytes",
         _line_lengths(orig),
     )
-    if changed:
+    if clean_texts:
         con.register(
             "_bulk_clean",
             pa.table(
                 {
-                    "source_id": pa.array([c[0] for c in changed], pa.int64()),
-                    "text": pa.array([c[1] for c in changed], pa.large_string()),
+                    "source_id": pa.array(list(clean_texts), pa.int64()),
+                    "text": pa.array(list(clean_texts.values()), pa.large_string()),
                 }
             ),
         )

@@ -226,3 +226,46 @@ def test_unterminated_complete_line_waits_while_watching(
     assert (second["w.jsonl"]["rows_added"], second["w.jsonl"]["lines"]) == (1, 1)
     assert (second["only.jsonl"]["rows_added"], second["only.jsonl"]["lines"]) == (1, 1)
     assert _q(db, "select count(*), count(distinct entry_key) from transcript_entries") == [(3, 3)]
+
+
+def test_bulk_read_keeps_no_credential_in_a_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB's bulk read keeps no text of a file that may hold a credential (the temp table could spill to
+    disk): Python reads such a file itself and redacts it first. A file that only looks suspect ("task-1")
+    is stored unchanged, and both kinds match the chunked path."""
+    root = tmp_path / "claude"
+    p = root / "projects" / "-work-bulk"
+    p.mkdir(parents=True)
+    (p / "secret.jsonl").write_text(_line(1, "s-1", extra=f" x-api-key: {SECRET}") + "\n")
+    (p / "task.jsonl").write_text(_line(2, "s-2", extra=" task-1234") + "\n")
+    (p / "plain.jsonl").write_text(_line(3, "s-3") + "\n")
+    seen: list[list[tuple[Any, ...]]] = []
+    real = ingest_mod._bulk_store_tx
+
+    def spy(con: Any, *args: Any) -> Any:
+        seen.append(
+            [
+                tuple(r)
+                for r in con.execute("select path, suspect, text from _bulk_raw order by path").fetchall()
+            ]
+        )
+        return real(con, *args)
+
+    monkeypatch.setattr(ingest_mod, "_bulk_store_tx", spy)
+    summaries = _both(tmp_path, root, monkeypatch)
+    assert len(seen) == 1  # the bulk store only; the chunked one never reads in bulk
+    assert [(Path(r[0]).name, r[1], r[2] is None) for r in seen[0]] == [
+        ("plain.jsonl", False, False),
+        ("secret.jsonl", True, True),
+        ("task.jsonl", True, True),
+    ]
+    assert {k: v["rows_added"] for k, v in summaries.items()} == {
+        "plain.jsonl": 1,
+        "secret.jsonl": 1,
+        "task.jsonl": 1,
+    }
+    db = tmp_path / "bulk.duckdb"
+    cwd = dict(_q(db, "select session_id, cwd from transcript_entries"))
+    assert cwd["s-2"] == "/work/bulk task-1234"
+    assert cwd["s-1"].startswith("/work/bulk x-api-key: [REDACTED:anthropic-api:")
+    for t in TABLES:
+        assert SECRET not in str(_table_all(db, t))

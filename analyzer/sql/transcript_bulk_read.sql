@@ -4,9 +4,15 @@
 -- transcript_bulk_text.sql (read_text), or transcript_bulk_blob.sql when read_text failed on bytes that are not
 -- UTF-8. Either gives each file cut at the size it had when it was looked at (a writer may be appending: the rest
 -- is read next time, as the chunked path does), with text null when that cut is not UTF-8.
--- suspect: the literals of analyzer.redact.might_contain_secret (only those files go through the redaction).
+-- suspect: the text holds a literal of analyzer.redact.might_contain_secret. Such a file's text is not kept here
+-- (null): Python reads it from disk and redacts it before it enters a table, so a credential never sits in a
+-- table, which DuckDB could spill to disk. A null text that is not suspect is a file that is not UTF-8.
 create or replace temp table _bulk_raw as
-select source_id, pos, path, nbytes, text,
-       contains(text, 'sk-') or contains(text, 'earer') or contains(text, 'EARER')
-       or contains(text, '-key') or contains(text, '-Key') or contains(text, '-KEY') as suspect
-from ({files})
+select source_id, pos, path, nbytes, case when suspect then null else text end as text,
+       coalesce(suspect, false) as suspect
+from (
+    select *,
+           contains(text, 'sk-') or contains(text, 'earer') or contains(text, 'EARER')
+           or contains(text, '-key') or contains(text, '-Key') or contains(text, '-KEY') as suspect
+    from ({files})
+)
