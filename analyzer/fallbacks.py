@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from .db import frame, frame_of, sql
+from .db import frame, sql
 
 if TYPE_CHECKING:
     import polars as pl
@@ -55,12 +55,10 @@ def recent_fallback_events(
     n: int,
     since: datetime | None = None,
     until: datetime | None = None,
-    events: str = "fallback_events",
 ) -> pl.DataFrame:
-    """The last ``n`` rows of :func:`fallback_events` (same columns, oldest first), without reading the others;
-    :func:`fallback_summary` counts all of them. ``events``: the view, or a copy of it the caller made once."""
-    query = sql("fallbacks_recent").format(events=events)
-    return frame_of(con, query, {**_params(since, until), "n": n})
+    """The last ``n`` rows of :func:`fallback_events` (same columns, oldest first); :func:`fallback_summary`
+    counts all of them."""
+    return frame(con, "fallbacks_recent", {**_params(since, until), "n": n})
 
 
 def fallback_summary(
@@ -68,13 +66,12 @@ def fallback_summary(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
-    events: str = "fallback_events",
 ) -> pl.DataFrame:
-    """Fallback events counted by kind and from_model -> to_model. ``events``: as in :func:`recent_fallback_events`.
+    """Fallback events counted by kind and from_model -> to_model.
 
     Columns: kind, from_model, to_model, events, rescued (final status success), first_at, last_at, top_trigger.
     """
-    return frame_of(con, sql("fallbacks_summary").format(events=events), _params(since, until))
+    return frame(con, "fallbacks_summary", _params(since, until))
 
 
 def retries(

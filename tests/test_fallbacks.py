@@ -451,3 +451,54 @@ def test_recent_retries_are_the_tail_of_all_retries_with_ties_at_the_cutoff(tmp_
     assert total == retries(con, since=since).height
     assert recent.equals(retries(con, since=since).tail(3))
     con.close()
+
+
+def test_one_kind_per_request_overload_chain_before_model_switch(tmp_path: Path) -> None:
+    """s1-3 is both an overload chain (two 529s on opus, then sonnet) and a model switch (opus claim header on
+    the last opus request): stored once, as the chain (the view reads each stored row as one event)."""
+    rows = _session(
+        [
+            (0, OPUS, "success"),
+            (10, OPUS, "failure"),
+            (15, OPUS, "failure"),
+            (22, SONNET, "success"),
+            (30, SONNET, "success"),
+            (40, SONNET, "success"),
+        ],
+        failure=OVERLOAD_529,
+    )
+    cb = callback_event(
+        litellm_call_id=call_id("s1-2"),
+        id="s1-2",
+        start=15,
+        model_group=OPUS,
+        trace_id="s1",
+        additional_headers={
+            "llm_provider-anthropic-ratelimit-unified-status": "allowed_warning",
+            "llm_provider-anthropic-ratelimit-unified-representative-claim": "seven_day_opus",
+        },
+    )
+    con = load(tmp_path, spend=rows, callbacks=[cb])
+    assert con.execute("select request_id, kind from fallback_cc_events").fetchall() == [
+        ("s1-3", "cc_overload_chain")
+    ]
+    assert [(e["request_id"], e["kind"]) for e in _events(con)] == [("s1-3", "cc_overload_chain")]
+
+
+def test_a_litellm_kind_wins_over_a_claude_code_kind(tmp_path: Path) -> None:
+    """The view's rule across the two stored tables: one event per request, the LiteLLM kind first."""
+    con = load(tmp_path, spend=_session([(0, SONNET, "success"), (10, SONNET, "success")]))
+    con.execute(
+        "insert into fallback_litellm_events (request_id, started_at, kind, from_model, to_model, _prio) "
+        "values ('s1-0', $t, 'litellm_router', $o, $s, 2)",
+        {"t": at(0), "o": OPUS, "s": SONNET},
+    )
+    con.execute(
+        'insert into fallback_cc_events (request_id, "at", kind, from_model, to_model, _prio) '
+        "values ('s1-0', $t0, 'cc_model_switch', $o, $s, 4), ('s1-1', $t1, 'cc_overload_chain', $o, $s, 3)",
+        {"t0": at(0), "t1": at(10), "o": OPUS, "s": SONNET},
+    )
+    assert [(e["request_id"], e["kind"]) for e in _events(con)] == [
+        ("s1-0", "litellm_router"),
+        ("s1-1", "cc_overload_chain"),
+    ]

@@ -1,8 +1,7 @@
 -- The $n most recent fallback_events in [$since, $until) (either may be NULL), oldest first: the tail of
--- fallbacks_select.sql ("at", request_id is unique per event), read without fetching the others. events:
--- fallback_events, or a copy of it (formatted in).
+-- fallbacks_select.sql ("at", request_id is unique per event), read without fetching the others.
 select * from (
-    select * from {events}
+    select * from fallback_events
     where ($since is null or "at" >= $since) and ($until is null or "at" < $until)
     order by "at" desc, request_id desc
     limit $n

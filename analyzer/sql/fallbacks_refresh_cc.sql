@@ -116,6 +116,10 @@ switch_out as (
     from switch_candidates s
     join signal_agg g using (request_id)
 )
-select * from overload_out
-union all by name
-select * from switch_out;
+-- one row per request (the fallback_events view relies on it): an overload chain wins over a model switch
+select * from (
+    select * from overload_out
+    union all by name
+    select * from switch_out
+)
+qualify row_number() over (partition by request_id order by _prio) = 1;

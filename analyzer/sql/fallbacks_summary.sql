@@ -1,5 +1,4 @@
--- Fallback events in [$since, $until) counted by kind and from -> to. events: fallback_events, or a copy of it
--- (formatted in).
+-- Fallback events in [$since, $until) counted by kind and from -> to.
 select
     kind,
     from_model,
@@ -9,7 +8,7 @@ select
     min("at") as first_at,
     max("at") as last_at,
     mode(trigger) as top_trigger
-from {events}
+from fallback_events
 where ($since is null or "at" >= $since) and ($until is null or "at" < $until)
 group by all
 order by events desc, kind, from_model, to_model nulls last

@@ -38,8 +38,9 @@
 --   fallback_cc_events       Claude Code kinds (analyzer/sql/fallbacks_refresh_cc.sql), recomputed per session
 --                            the batch touched.
 --   fallback_refresh_state   the ingested_at watermark of the last refresh.
--- The view below joins the "Falling back" proxy lines to the LiteLLM events (small: events x lines) and keeps
--- one kind per request.
+-- Each table holds at most one row per request (request ids are unique in a refresh's scope; the Claude Code
+-- refresh keeps one kind per request). The view below joins the "Falling back" proxy lines to the LiteLLM events
+-- (small: events x lines) and keeps one kind per request.
 
 create or replace table fallback_litellm_events (
     request_id      varchar,
@@ -124,12 +125,15 @@ litellm_out as (
     left join line_evidence le using (request_id)
 ),
 all_events as (
+    -- one kind per request: each table holds one row per request, and a LiteLLM kind (_prio 1, 2) wins over a
+    -- Claude Code kind (3, 4); an anti-join, not a window over every event, so reading the view stays cheap
     select * from litellm_out
-    union all by name select * from fallback_cc_events
+    union all by name
+    select * from fallback_cc_events c
+    where not exists (select 1 from fallback_litellm_events l where l.request_id = c.request_id)
 )
 select request_id, "at", kind, from_model, to_model, "trigger", evidence, key_hash, user_id, session_id, status
-from all_events
-qualify row_number() over (partition by request_id order by _prio) = 1;
+from all_events;
 
 -- A request LiteLLM retried on the same model group (not a fallback): attempted_retries > 0, or callback hops
 -- (hop_models, in order) that name one group twice. fallbacks_retries.sql and fallbacks_retries_cutoff.sql.
