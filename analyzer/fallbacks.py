@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from .db import frame, sql
+from .db import frame, frame_of, sql
 
 if TYPE_CHECKING:
     import polars as pl
@@ -82,7 +82,8 @@ def retries(
     Columns: request_id, at, model_requested, model_group, status, attempted_retries, max_retries, hops,
     failed_hops, hop_models, failed_hop_errors, evidence, key_hash, key_alias, user_id, session_id.
     """
-    return frame(con, "fallbacks_retries", _params(since, until))
+    hop_since = "true" if since is None else "started_at >= $since - interval 1 day"
+    return frame_of(con, sql("fallbacks_retries").format(hop_since=hop_since), _params(since, until))
 
 
 def recent_retries(
