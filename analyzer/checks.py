@@ -254,10 +254,19 @@ def with_api_billing(store_answers: list[Answer], api_billing: Answer) -> list[A
 def check_store(con: duckdb.DuckDBPyConnection) -> list[Answer]:
     """The answers of :func:`check` that read the store rather than the billing cube, in :func:`check`'s order:
     OAuth reaching Anthropic, rate limits, OAuth failures, sources. The two failure checks read the failed
-    requests and callback hops, fetched once here for both."""
-    sources = {"failed_requests": "_ccstats_failed_requests", "failed_callbacks": "_ccstats_failed_callbacks"}
-    for key, name in sources.items():  # temp tables: DuckDB scans them faster than registered Arrow
-        con.execute(f"create or replace temp table {name} as {sql(f'check_{key}')}")
+    requests and callback hops that the last ingest stored (tables failed_requests, failed_callbacks), or, when
+    rows were ingested or deleted since (an ingest that stopped before its refresh), fetch them once for both."""
+    from .fallbacks import refreshed
+
+    stored = refreshed(con)
+    sources = (
+        {"failed_requests": "failed_requests", "failed_callbacks": "failed_callbacks"}
+        if stored
+        else {"failed_requests": "_ccstats_failed_requests", "failed_callbacks": "_ccstats_failed_callbacks"}
+    )
+    if not stored:
+        for key, name in sources.items():  # temp tables: DuckDB scans them faster than registered Arrow
+            con.execute(f"create or replace temp table {name} as {sql(f'check_{key}')}")
     try:
         return [
             check_oauth(con),
@@ -266,8 +275,9 @@ def check_store(con: duckdb.DuckDBPyConnection) -> list[Answer]:
             check_sources(con),
         ]
     finally:
-        for name in sources.values():
-            con.execute(f"drop table if exists {name}")
+        if not stored:
+            for name in sources.values():
+                con.execute(f"drop table if exists {name}")
 
 
 def check_exit_code(answers: list[Answer]) -> int:

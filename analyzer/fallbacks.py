@@ -21,7 +21,12 @@ from .db import frame, frame_of, sql
 if TYPE_CHECKING:
     import polars as pl
 
-_REFRESH_STEPS = ("fallbacks_scope", "fallbacks_refresh_litellm", "fallbacks_refresh_cc")
+_REFRESH_STEPS = (
+    "fallbacks_scope",
+    "fallbacks_refresh_litellm",
+    "fallbacks_refresh_cc",
+    "fallbacks_refresh_failures",
+)
 _SCOPE_TABLES = (
     "_fb_new_cb",
     "_fb_orphans",
@@ -105,8 +110,29 @@ def recent_retries(
     return df.tail(n), int(total)
 
 
+def _ingest_state(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, int]:
+    """The latest ingested_at of request_log and callback_events, and the number of requests."""
+    new_wm, n_req = con.execute(
+        "select greatest((select max(ingested_at) from request_log), (select max(ingested_at) from callback_events)),"
+        " (select count(*) from request_log)"
+    ).fetchall()[0]
+    return new_wm, int(n_req)
+
+
+def refreshed(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the stored events and failed rows are up to date: no row ingested and none deleted since the last
+    :func:`refresh_fallback_events` (false after an ingest that stopped before its refresh)."""
+    state = con.execute("select watermark, requests from fallback_refresh_state").fetchall()
+    if not state:
+        return False
+    new_wm, n_req = _ingest_state(con)
+    wm, seen = state[0]
+    return (new_wm is None or (wm is not None and new_wm <= wm)) and n_req == seen
+
+
 def refresh_fallback_events(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, int]:
-    """Bring the stored fallback events (behind the ``fallback_events`` view) up to date; needs a writable
+    """Bring the stored fallback events (behind the ``fallback_events`` view) and failed rows (``failed_requests``,
+    ``failed_callbacks``, read by the failure checks) up to date; needs a writable
     connection. Incremental by default: only requests ingested since the last refresh (``ingested_at`` after the
     stored watermark), the call ids they or new callback events belong to, and the sessions of all of those are
     recomputed; stored events whose request is gone are dropped (looked for only when rows were deleted). Returns
@@ -117,10 +143,7 @@ def refresh_fallback_events(con: duckdb.DuckDBPyConnection, *, full: bool = Fals
     """
     state = con.execute("select watermark, requests from fallback_refresh_state").fetchall()
     wm, seen = state[0] if state and not full else (None, None)
-    new_wm, n_req = con.execute(
-        "select greatest((select max(ingested_at) from request_log), (select max(ingested_at) from callback_events)),"
-        " (select count(*) from request_log)"
-    ).fetchall()[0]
+    new_wm, n_req = _ingest_state(con)
     if wm is not None and (new_wm is None or new_wm <= wm) and n_req == seen:
         return {"requests": 0, "sessions": 0, "litellm_events": -1, "cc_events": -1}
     params: dict[str, Any] = {"wm": wm if wm is not None else datetime.min.replace(tzinfo=UTC)}
@@ -136,6 +159,8 @@ def refresh_fallback_events(con: duckdb.DuckDBPyConnection, *, full: bool = Fals
         if wm is None:
             con.execute("delete from fallback_litellm_events")
             con.execute("delete from fallback_cc_events")
+            con.execute("delete from failed_requests")
+            con.execute("delete from failed_callbacks")
         for step in _REFRESH_STEPS:
             for statement in con.extract_statements(sql(step)):
                 con.execute(statement, {k: params[k] for k in statement.named_parameters})

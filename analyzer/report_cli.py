@@ -72,7 +72,7 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
     """Everything `report` shows, as DataFrames and plain data (the HTML report and notebooks use the same calls).
 
     Each thing is computed once: windows, weekly usage and the billing cube sum the hourly rollup
-    (analyzer.rollup, checked against request_log first); the active window comes from the windows frame when that
+    (analyzer.rollup, checked against request_log); the active window comes from the windows frame when that
     covers all traffic, and the billing totals, pay-per-use aggregates and the API-billing check from the billing
     cube. Pay-per-use requests come as per key/day aggregates (``api_leaks_by_key_day``) plus the most recent
     :data:`JSON_RECENT_API_LEAKS` (``api_leaks_recent``), not one row per request (analyzer.billing.api_leaks).
@@ -80,8 +80,10 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
     (``fallbacks_total``, the sum of ``fallback_summary``); every one: analyzer.fallbacks.fallback_events. Retried
     requests too (``retries``, ``retries_total``; every one: analyzer.fallbacks.retries).
 
-    The checks that read the store and the metadata run on a second connection in a second thread meanwhile:
-    DuckDB works without holding Python's lock, so the two overlap.
+    A second connection in a second thread meanwhile checks the stored rollup against request_log (the checksum
+    scan), then runs the checks that read the store and the metadata: DuckDB works without holding Python's lock,
+    so the two overlap. The rollup parts are computed from the stored rollup at once, and again from a corrected
+    copy in the rare case that check finds it stale (an ingest stopped before its refresh, or a hand edit).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -91,52 +93,66 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
     kw = {"since": opts.since, "until": opts.until}
     when = opts.now or dt.datetime.now(dt.UTC)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        side = pool.submit(_collect_side, cursor(con), opts)
-        # polars loads while DuckDB (which runs without Python's lock) checks the rollup below
+        roll = rollup.stored_if_fingerprint_matches(con)
+        side = pool.submit(_collect_side, cursor(con), opts, roll is not None)
+        # polars loads while DuckDB (which runs without Python's lock) works on the two connections
         pool.submit(importlib.import_module, "polars")
         pool.submit(importlib.import_module, "analyzer.windows")  # numpy
-        # the hourly rollup, checked against request_log (stale hours recomputed): windows, weekly and the
-        # billing cube sum it instead of every request
-        roll = rollup.current(con)
-        from . import billing, checks, fallbacks, windows
+        if roll is None:  # computed with other prices, configuration or SQL: every hour again
+            roll = rollup.current(con)
+        from . import checks, fallbacks
 
-        head = windows.latest_headers(con, rollup=roll)
-        win = windows.windows(
-            con, by=opts.by, plan=opts.plan, now=when, since=opts.since, until=opts.until, rollup=roll
-        )
-        reuse = opts.by is None and opts.since is None and opts.until is None
-        cube = billing.billing_cube(con, tz=opts.tz, rollup=roll, **kw)  # classifies every request once
-        out: dict[str, Any] = {
-            "windows": win,
-            "active": windows.active_window(
-                con, plan=opts.plan, now=when, frame=win if reuse else None, headers=head
-            ),
-            "weekly": windows.weekly(
-                con, tz=opts.tz, now=when, since=opts.since, until=opts.until, rollup=roll, headers=head
-            ),
-            "billing_by_day": billing.billing_summary(con, by="day", tz=opts.tz, cube=cube, **kw),
-            "billing_by_key": billing.billing_summary(con, by="key", tz=opts.tz, cube=cube, **kw),
-            "api_leaks_by_key_day": billing.api_leaks_by_key_day(con, tz=opts.tz, cube=cube, **kw),
-            "api_leaks_recent": billing.recent_api_leaks(con, n=JSON_RECENT_API_LEAKS, cube=cube, **kw),
-        }
-        api_billing = checks.check_api_billing(
-            con, cube if opts.since is None and opts.until is None else None
-        )
+        out = _rollup_parts(con, opts, roll, when)
         out["retries"], out["retries_total"] = fallbacks.recent_retries(con, n=JSON_MAX_EVENTS, **kw)
         out.update(_fallback_lists(con, opts))
         side_out = side.result()
+        if side_out.pop("rollup_stale", 0):
+            out.update(_rollup_parts(con, opts, rollup.current(con), when))
     out.update(side_out)
-    out["check"] = checks.with_api_billing(side_out["check"], api_billing)
+    out["check"] = checks.with_api_billing(side_out["check"], out.pop("_api_billing"))
     return out
 
 
-def _collect_side(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
-    """The part of :func:`collect` that needs neither the rollup nor the billing cube: the checks that read the
-    store and the metadata (on its own connection)."""
-    from . import checks
+def _rollup_parts(
+    con: duckdb.DuckDBPyConnection, opts: ReportOptions, roll: str | None, when: dt.datetime
+) -> dict[str, Any]:
+    """The parts of :func:`collect` that sum the rollup ``roll``: windows, the active window, weekly usage, the
+    billing cube's summaries and the API-billing check (as ``_api_billing``)."""
+    from . import billing, checks, windows
+
+    kw = {"since": opts.since, "until": opts.until}
+    head = windows.latest_headers(con, rollup=roll)
+    win = windows.windows(
+        con, by=opts.by, plan=opts.plan, now=when, since=opts.since, until=opts.until, rollup=roll
+    )
+    reuse = opts.by is None and opts.since is None and opts.until is None
+    cube = billing.billing_cube(con, tz=opts.tz, rollup=roll, **kw)  # classifies every request once
+    return {
+        "windows": win,
+        "active": windows.active_window(
+            con, plan=opts.plan, now=when, frame=win if reuse else None, headers=head
+        ),
+        "weekly": windows.weekly(
+            con, tz=opts.tz, now=when, since=opts.since, until=opts.until, rollup=roll, headers=head
+        ),
+        "billing_by_day": billing.billing_summary(con, by="day", tz=opts.tz, cube=cube, **kw),
+        "billing_by_key": billing.billing_summary(con, by="key", tz=opts.tz, cube=cube, **kw),
+        "api_leaks_by_key_day": billing.api_leaks_by_key_day(con, tz=opts.tz, cube=cube, **kw),
+        "api_leaks_recent": billing.recent_api_leaks(con, n=JSON_RECENT_API_LEAKS, cube=cube, **kw),
+        "_api_billing": checks.check_api_billing(
+            con, cube if opts.since is None and opts.until is None else None
+        ),
+    }
+
+
+def _collect_side(con: duckdb.DuckDBPyConnection, opts: ReportOptions, verify_rollup: bool) -> dict[str, Any]:
+    """The part of :func:`collect` on its own connection: whether the stored rollup is stale (``rollup_stale``,
+    hours; checked when ``verify_rollup``), then the checks that read the store and the metadata."""
+    from . import checks, rollup
 
     try:
-        return {"check": checks.check_store(con), "meta": meta(con, opts)}
+        stale = rollup.stale_hours(con) if verify_rollup else 0
+        return {"rollup_stale": stale, "check": checks.check_store(con), "meta": meta(con, opts)}
     finally:
         con.close()
 

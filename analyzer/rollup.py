@@ -157,6 +157,24 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
         _drop_temps(con)
 
 
+def stored_if_fingerprint_matches(con: duckdb.DuckDBPyConnection) -> str | None:
+    """:data:`STORED` when it was computed with today's prices, configuration and SQL (its hours still to be
+    checked with :func:`stale_hours`), else None (then :func:`current` rebuilds it)."""
+    try:
+        return STORED if _stored_fingerprint(con) == fingerprint(con) else None
+    except duckdb.CatalogException:
+        return None
+
+
+def stale_hours(con: duckdb.DuckDBPyConnection) -> int:
+    """How many hours of the stored rollup differ from ``request_log`` (0: it is exact), by the checksum scan of
+    :func:`current`. For a caller that reads the stored rollup meanwhile on another connection."""
+    try:
+        return _find_dirty(con, False)
+    finally:
+        _drop_temps(con)
+
+
 def current(con: duckdb.DuckDBPyConnection) -> str | None:
     """The name of a relation holding the rollup of ``request_log`` as it is now (read-only connections too):
     the stored table when every hour's checksum matches, else a temp table with the changed hours recomputed.

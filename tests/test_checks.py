@@ -248,3 +248,36 @@ def test_sources_missing_callbacks(tmp_path: Path) -> None:
         "no callback events: add a JSON logging callback (StandardLoggingPayload) to LiteLLM. Seen: spend_log: 1 "
         "(latest event 2026-11-27 10:00:00Z, last ingest "
     )
+
+
+def test_failure_checks_read_stored_rows_only_when_they_are_current(tmp_path: Path) -> None:
+    """check_store reads the failed rows the last refresh stored; after an ingest that stopped before its
+    refresh it reads request_log and callback_events instead, with the same answers the refresh then gives."""
+    from analyzer.checks import check_store
+    from analyzer.fallbacks import refreshed
+    from analyzer.ingest import IngestOptions, after_ingest, ingest_file
+    from tests.support.rows import write_jsonl
+
+    quota = {"error_code": "429", "error_class": "RateLimitError", "error_message": QUOTA}
+    con = load(tmp_path, spend=[spend_row(start=0, status="failure", litellm_call_id=call_id("q"), **quota)])
+    assert refreshed(con)
+    before = _by_id(check_store(con))["rate_limit_rejections"]["details"]
+    assert [(d["category"], d["count"]) for d in before] == [("subscription_quota", 1)]
+    # a quota 429 hop rescued by a fallback, ingested without the refresh that follows an ingest
+    rescued = call_id("rescued")
+    hops = [
+        callback_event(litellm_call_id=rescued, start=30, model_group=OPUS, status="failure", **quota),
+        callback_event(litellm_call_id=rescued, id="msg_r", start=31, model_group=SONNET),
+    ]
+    summary = ingest_file(con, write_jsonl(tmp_path / "more.jsonl", hops), IngestOptions(kind="callback"))
+    assert summary.rows_added == 2
+    assert not refreshed(con)
+    stale = check_store(con)
+    assert [(d["category"], d["count"]) for d in _by_id(stale)["rate_limit_rejections"]["details"]] == [
+        ("subscription_quota", 2)
+    ]
+    assert con.execute("select count(*) from failed_callbacks").fetchall() == [(0,)]
+    after_ingest(con)
+    assert refreshed(con)
+    assert con.execute("select count(*) from failed_callbacks").fetchall() == [(1,)]
+    assert check_store(con) == stale

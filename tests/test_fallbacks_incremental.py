@@ -27,6 +27,23 @@ def _events(con) -> list[tuple]:  # type: ignore[no-untyped-def]
     return con.sql("select * from fallback_events order by all").fetchall()
 
 
+def _failed(con) -> tuple[list[tuple], list[tuple]]:  # type: ignore[no-untyped-def]
+    """The stored failed rows, and the same rows read from request_log and callback_events."""
+    from analyzer.db import sql
+
+    stored = [
+        con.sql(f"select * exclude (event_key) from {t} order by all").fetchall()
+        if t == "failed_callbacks"
+        else con.sql(f"select * from {t} order by all").fetchall()
+        for t in ("failed_requests", "failed_callbacks")
+    ]
+    fresh = [
+        con.sql(f"select * from ({sql(f'check_{t}')}) order by all").fetchall()
+        for t in ("failed_requests", "failed_callbacks")
+    ]
+    return stored[0] + [("--",)] + stored[1], fresh[0] + [("--",)] + fresh[1]
+
+
 def test_incremental_refresh_equals_a_full_rebuild(tmp_path: Path) -> None:
     gen = tmp_path / "gen"
     gen.mkdir()
@@ -57,6 +74,8 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path: Path) -> None:
         assert not summary.error
         after_ingest(con)
         steps += 1
+        stored, fresh = _failed(con)
+        assert stored == fresh, f"stored failed rows differ after step {steps}"
     incremental = _events(con)
     kinds = con.sql("select kind, count(*) from fallback_events group by kind order by kind").fetchall()
     # nothing new: the next refresh recomputes nothing and changes nothing
@@ -66,3 +85,6 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path: Path) -> None:
     assert steps == 29
     assert _events(con) == incremental
     assert kinds == [("cc_model_switch", 88), ("litellm_router", 33)]
+    stored, fresh = _failed(con)
+    assert stored == fresh
+    assert len(fresh) > 50  # failed requests and hops of several kinds

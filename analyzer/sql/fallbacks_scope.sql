@@ -8,12 +8,14 @@ select distinct litellm_call_id, session_id
 from callback_events
 where ingested_at > $wm;
 
--- Requests whose LiteLLM kinds are recomputed: new rows, and every row of a call id with new callback events.
+-- Requests whose LiteLLM kinds (and stored failed rows, fallbacks_refresh_failures.sql) are recomputed: new rows,
+-- and every row of a call id with new callback events.
 create or replace temp table _fb_req_scope as
 select
     request_id, litellm_call_id, origin, started_at, ended_at, status, model_requested, model_group, model,
     error_code, error_class, error_message, attempted_fallbacks,
-    from_json(hop_models_json, '["VARCHAR"]') as hop_models, key_hash, user_id, session_id
+    from_json(hop_models_json, '["VARCHAR"]') as hop_models, key_hash, user_id, session_id,
+    key_alias, rl_unified_status, rl_5h_status, rl_7d_status, used_client_oauth_token
 from request_log
 where ingested_at > $wm;
 
@@ -21,7 +23,8 @@ insert into _fb_req_scope
 select
     request_id, litellm_call_id, origin, started_at, ended_at, status, model_requested, model_group, model,
     error_code, error_class, error_message, attempted_fallbacks,
-    from_json(hop_models_json, '["VARCHAR"]') as hop_models, key_hash, user_id, session_id
+    from_json(hop_models_json, '["VARCHAR"]') as hop_models, key_hash, user_id, session_id,
+    key_alias, rl_unified_status, rl_5h_status, rl_7d_status, used_client_oauth_token
 from request_log
 where litellm_call_id in (select litellm_call_id from _fb_new_cb where litellm_call_id is not null)
   and not ingested_at > $wm;
