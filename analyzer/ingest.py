@@ -351,13 +351,7 @@ def write_batch(
         if kind in (SPEND, CALLBACK):
             # Record which calls need their callback events merged; spend rows without callback events (the
             # common case) need nothing. The merge itself runs once per file: see merge_pending.
-            if (
-                kind == CALLBACK
-                or con.execute(
-                    "select exists (select 1 from callback_events where litellm_call_id in "
-                    "(select litellm_call_id from norm where _reason is null))"
-                ).fetchall()[0][0]
-            ):
+            if kind == CALLBACK or _spend_calls_have_callbacks(con):
                 con.execute(
                     "insert into pending_call_merges select distinct litellm_call_id from norm "
                     "where _reason is null and litellm_call_id is not null"
@@ -366,6 +360,23 @@ def write_batch(
             claude_code.merge_after_litellm(con, "request_id" if kind == SPEND else "event_id")
     skipped = len(batch) - total
     return added, good - added, bad, skipped
+
+
+def _spend_calls_have_callbacks(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether callback events exist for the call ids of the spend rows in ``norm``. A hop starts after its call,
+    and a day covers any clock or zone skew between the two logs, so only callback row groups from a day before
+    the earliest spend row on are read (random call ids let DuckDB skip none); rows without a start time: all."""
+    lo, undated = con.execute(
+        "select min(started_at), count(*) filter (where started_at is null) from norm where _reason is null"
+    ).fetchall()[0]
+    since = "true" if lo is None or undated else "started_at >= $lo - interval 1 day"
+    return bool(
+        con.execute(
+            f"select exists (select 1 from callback_events where {since} and litellm_call_id in "
+            "(select litellm_call_id from norm where _reason is null))",
+            {"lo": lo} if since != "true" else {},
+        ).fetchall()[0][0]
+    )
 
 
 # ---------------------------------------------------------------- chunks of lines

@@ -502,3 +502,46 @@ def test_a_litellm_kind_wins_over_a_claude_code_kind(tmp_path: Path) -> None:
         ("s1-0", "litellm_router"),
         ("s1-1", "cc_overload_chain"),
     ]
+
+
+def test_spend_rows_after_their_callback_events_get_the_hops(tmp_path: Path) -> None:
+    """Callback events ingested first, spend rows later: the spend rows are merged with their hops, also when a
+    log's clock puts the hops hours before the spend row (the check for existing hops reads from a day before)."""
+    from analyzer import db
+    from analyzer.ingest import IngestOptions, after_ingest, ingest_file
+    from tests.support.rows import write_jsonl
+
+    hops = []
+    for name, skew in (("near", 0), ("skewed", -3 * 3600)):
+        hops += [
+            callback_event(
+                litellm_call_id=call_id(name),
+                start=1000 + skew,
+                model_group=OPUS,
+                status="failure",
+                **OVERLOAD_529,
+            ),
+            callback_event(
+                litellm_call_id=call_id(name), id=f"msg_{name}", start=1001 + skew, model_group=SONNET
+            ),
+        ]
+    spend = [
+        spend_row(
+            request_id=f"msg_{name}",
+            start=1000,
+            litellm_call_id=call_id(name),
+            original_model_group=OPUS,
+            attempted_fallbacks=1,
+        )
+        for name in ("near", "skewed")
+    ]
+    con = db.connect(tmp_path / "store.duckdb")
+    # one file each: the check answers per batch
+    files = [(write_jsonl(tmp_path / "cb.jsonl", hops), "callback")]
+    files += [(write_jsonl(tmp_path / f"spend{i}.jsonl", [row]), "spend") for i, row in enumerate(spend)]
+    for path, kind in files:
+        assert ingest_file(con, path, IngestOptions(kind=kind)).rows_added > 0
+        after_ingest(con)
+    assert con.execute(
+        "select request_id, origin, hops, failed_hops from request_log order by request_id"
+    ).fetchall() == [("msg_near", "spend_log", 2, 1), ("msg_skewed", "spend_log", 2, 1)]
