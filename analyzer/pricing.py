@@ -209,28 +209,38 @@ def register_prices(con: duckdb.DuckDBPyConnection, models: Iterable[str | None]
     """Expose unit prices for ``models`` (default: every model in the store) as a relation on ``con``.
 
     Works on read-only connections (nothing is written). Returns the relation name (:data:`PRICES_RELATION`).
-    Missing prices are SQL NULL.
+    Missing prices are SQL NULL. When the store holds them all (``model_prices``, with the installed genai-prices
+    version) they are copied in SQL into a temp table: neither genai-prices nor pyarrow is loaded.
     """
     wanted = sorted({m for m in (logged_models(con) if models is None else models) if m})
-    stored = _stored_prices(con, wanted)
-    con.register(PRICES_RELATION, stored if stored is not None else _arrow(price_rows(wanted)))
+    try:
+        con.unregister(PRICES_RELATION)  # the Arrow prices of an earlier call
+    except duckdb.Error:  # nothing registered under the name
+        pass
+    con.execute(f"drop table if exists temp.{PRICES_RELATION}")
+    if not _copy_stored_prices(con, wanted):
+        con.register(PRICES_RELATION, _arrow(price_rows(wanted)))
     return PRICES_RELATION
 
 
-def _stored_prices(con: duckdb.DuckDBPyConnection, models: list[str]) -> Any:
-    """The ``model_prices`` rows of ``models`` as an Arrow table when every one is stored with the installed
-    genai-prices version (the same values :func:`unit_prices` gives, without loading genai-prices), else None."""
+def _copy_stored_prices(con: duckdb.DuckDBPyConnection, models: list[str]) -> bool:
+    """Copy the ``model_prices`` rows of ``models`` into the temp table :data:`PRICES_RELATION` when every one is
+    stored with the installed genai-prices version (the same values :func:`unit_prices` gives); else False."""
     if not models:
-        return None
+        return False
+    params = {"source": prices_source(), "models": models}
     try:
-        table = con.sql(
-            f"select {', '.join(PRICE_COLUMNS)} from model_prices "
+        con.execute(
+            f"create temp table {PRICES_RELATION} as select {', '.join(PRICE_COLUMNS)} from model_prices "
             "where prices_source = $source and list_contains($models, model) order by model",
-            params={"source": prices_source(), "models": models},
-        ).to_arrow_table()
+            params,
+        )
     except duckdb.Error:  # a store without the table
-        return None
-    return table if table.num_rows == len(models) else None
+        return False
+    if con.execute(f"select count(*) from temp.{PRICES_RELATION}").fetchall()[0][0] == len(models):
+        return True
+    con.execute(f"drop table temp.{PRICES_RELATION}")
+    return False
 
 
 def cost_relation(

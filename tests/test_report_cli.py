@@ -80,3 +80,53 @@ def test_report_json_loads_neither_pyarrow_nor_genai_prices(sample_db: Path) -> 
     )
     assert json.loads(done.stdout)["windows"][0]["requests"] == 27
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_report_json_places_straddling_hours_without_pyarrow(tmp_path: Path) -> None:
+    """Weekly periods anchored on a logged 7d reset at :40 cut hours in two; those hours' requests are priced
+    one by one from the stored prices, copied in SQL: still neither pyarrow nor genai-prices is loaded."""
+    from analyzer import rollup, synth, windows
+    from analyzer.db import connect
+
+    spend, cbs = tmp_path / "spend.jsonl", tmp_path / "callbacks.jsonl"
+    synth.write_spend_jsonl(spend, 400, 11, days=9)
+    synth.write_callbacks_jsonl(cbs, 400, 11, days=9)  # the upstream headers, 7d reset included
+    db = tmp_path / "store.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-m", "analyzer", "ingest", "--db", str(db), str(spend), str(cbs)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    con = connect(db, read_only=True)
+    try:
+        reset = windows.latest_headers(con)["rl_7d_reset"]
+        keys = {"anchor_ms": int(reset.timestamp() * 1000), "tz": "UTC"}
+        _, split = rollup.split_hours(con, rollup.STORED, rollup.WEEK_KEY, keys)
+        assert reset.minute != 0 and split["raw_hours"]  # the straddling path is taken
+    finally:
+        con.close()
+    code = (
+        "import sys; from analyzer.cli import main; sys.argv = ['ccstats', 'report', '--db', sys.argv[1], "
+        "'--json', '--tz', 'UTC']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print(sorted(m for m in ('pyarrow', 'genai_prices', 'litellm', 'altair') if m in sys.modules), "
+        "file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=120, check=True
+    )
+    weeks = json.loads(done.stdout)["weekly"]
+    assert sum(w["requests"] for w in weeks) == con_requests(db)
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def con_requests(db: Path) -> int:
+    from analyzer.db import connect
+
+    con = connect(db, read_only=True)
+    try:
+        return int(con.execute("select count(*) from request_log where status = 'success'").fetchall()[0][0])
+    finally:
+        con.close()
