@@ -226,14 +226,12 @@ def test_cc_model_switch_after_quota_429_with_haiku_interleaved(tmp_path: Path) 
     ]
 
 
-def test_cc_model_switch_on_opus_representative_claim_header(tmp_path: Path) -> None:
-    rows = _session(
-        [(0, OPUS, "success"), (10, SONNET, "success"), (20, SONNET, "success"), (30, SONNET, "success")]
-    )
-    cb = callback_event(
-        litellm_call_id=call_id("s1-0"),
-        id="s1-0",
-        start=0,
+def _opus_claim_header(request_id: str, *, start: float) -> dict:
+    """The callback event of an opus request in session s1 whose upstream headers name the opus weekly limit."""
+    return callback_event(
+        litellm_call_id=call_id(request_id),
+        id=request_id,
+        start=start,
         model_group=OPUS,
         trace_id="s1",
         additional_headers={
@@ -241,6 +239,13 @@ def test_cc_model_switch_on_opus_representative_claim_header(tmp_path: Path) -> 
             "llm_provider-anthropic-ratelimit-unified-representative-claim": "seven_day_opus",
         },
     )
+
+
+def test_cc_model_switch_on_opus_representative_claim_header(tmp_path: Path) -> None:
+    rows = _session(
+        [(0, OPUS, "success"), (10, SONNET, "success"), (20, SONNET, "success"), (30, SONNET, "success")]
+    )
+    cb = _opus_claim_header("s1-0", start=0)
     con = load(tmp_path, spend=rows, callbacks=[cb])
     ev = _events(con)
     assert [(e["request_id"], e["kind"], e["trigger"]) for e in ev] == [
@@ -467,17 +472,7 @@ def test_one_kind_per_request_overload_chain_before_model_switch(tmp_path: Path)
         ],
         failure=OVERLOAD_529,
     )
-    cb = callback_event(
-        litellm_call_id=call_id("s1-2"),
-        id="s1-2",
-        start=15,
-        model_group=OPUS,
-        trace_id="s1",
-        additional_headers={
-            "llm_provider-anthropic-ratelimit-unified-status": "allowed_warning",
-            "llm_provider-anthropic-ratelimit-unified-representative-claim": "seven_day_opus",
-        },
-    )
+    cb = _opus_claim_header("s1-2", start=15)
     con = load(tmp_path, spend=rows, callbacks=[cb])
     assert con.execute("select request_id, kind from fallback_cc_events").fetchall() == [
         ("s1-3", "cc_overload_chain")

@@ -65,9 +65,8 @@ def test_bad_report_options_are_one_line_errors(sample_db: Path) -> None:
         assert message in r.output
 
 
-def test_report_json_loads_neither_pyarrow_nor_genai_prices(sample_db: Path) -> None:
-    """An up-to-date store's report reads the stored rollup and prices nothing: pyarrow (about 0.2 s to import)
-    and genai-prices stay unloaded, because that start-up time is most of a report's time."""
+def _report_in_subprocess(db: Path) -> subprocess.CompletedProcess[str]:
+    """`ccstats report --json` in a fresh interpreter; its stderr ends with the heavy modules it loaded."""
     code = (
         "import sys; from analyzer.cli import main; sys.argv = ['ccstats', 'report', '--db', sys.argv[1], "
         "'--json', '--tz', 'UTC']\n"
@@ -75,9 +74,15 @@ def test_report_json_loads_neither_pyarrow_nor_genai_prices(sample_db: Path) -> 
         "print(sorted(m for m in ('pyarrow', 'genai_prices', 'litellm', 'altair') if m in sys.modules), "
         "file=sys.stderr)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(sample_db)], capture_output=True, text=True, timeout=120, check=True
+    return subprocess.run(
+        [sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=120, check=True
     )
+
+
+def test_report_json_loads_neither_pyarrow_nor_genai_prices(sample_db: Path) -> None:
+    """An up-to-date store's report reads the stored rollup and prices nothing: pyarrow (about 0.2 s to import)
+    and genai-prices stay unloaded, because that start-up time is most of a report's time."""
+    done = _report_in_subprocess(sample_db)
     assert json.loads(done.stdout)["windows"][0]["requests"] == 27
     assert done.stderr.strip().splitlines()[-1] == "[]"
 
@@ -107,16 +112,7 @@ def test_report_json_places_straddling_hours_without_pyarrow(tmp_path: Path) -> 
         assert reset.minute != 0 and split["raw_hours"]  # the straddling path is taken
     finally:
         con.close()
-    code = (
-        "import sys; from analyzer.cli import main; sys.argv = ['ccstats', 'report', '--db', sys.argv[1], "
-        "'--json', '--tz', 'UTC']\n"
-        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-        "print(sorted(m for m in ('pyarrow', 'genai_prices', 'litellm', 'altair') if m in sys.modules), "
-        "file=sys.stderr)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=120, check=True
-    )
+    done = _report_in_subprocess(db)
     weeks = json.loads(done.stdout)["weekly"]
     assert sum(w["requests"] for w in weeks) == con_requests(db)
     assert done.stderr.strip().splitlines()[-1] == "[]"

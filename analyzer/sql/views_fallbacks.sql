@@ -85,41 +85,15 @@ create or replace table fallback_refresh_state (
 -- The failed requests and callback hops, with the columns the failure checks read (check_rate_limits.sql,
 -- check_oauth_failures.sql): failures are spread over every row group, so reading them from request_log and
 -- callback_events decompresses most of both tables. Kept by the same refresh (fallbacks_refresh_failures.sql).
-create or replace table failed_requests (
-    request_id              varchar,
-    litellm_call_id         varchar,
-    started_at              timestamptz,
-    status                  varchar,
-    model_requested         varchar,
-    model_group             varchar,
-    key_alias               varchar,
-    key_hash                varchar,
-    error_code              varchar,
-    error_class             varchar,
-    error_message           varchar,
-    rl_unified_status       varchar,
-    rl_5h_status            varchar,
-    rl_7d_status            varchar,
-    used_client_oauth_token boolean
-);
+create or replace table failed_requests as
+select request_id, litellm_call_id, started_at, status, model_requested, model_group, key_alias, key_hash,
+       error_code, error_class, error_message, rl_unified_status, rl_5h_status, rl_7d_status, used_client_oauth_token
+from request_log limit 0;
 
-create or replace table failed_callbacks (
-    event_key               varchar,
-    event_id                varchar,
-    litellm_call_id         varchar,
-    started_at              timestamptz,
-    status                  varchar,
-    model_group             varchar,
-    key_alias               varchar,
-    key_hash                varchar,
-    error_code              varchar,
-    error_class             varchar,
-    error_message           varchar,
-    rl_unified_status       varchar,
-    rl_5h_status            varchar,
-    rl_7d_status            varchar,
-    used_client_oauth_token boolean
-);
+create or replace table failed_callbacks as
+select event_key, event_id, litellm_call_id, started_at, status, model_group, key_alias, key_hash, error_code,
+       error_class, error_message, rl_unified_status, rl_5h_status, rl_7d_status, used_client_oauth_token
+from callback_events limit 0;
 
 create or replace view fallback_events as
 with fallback_lines as (
