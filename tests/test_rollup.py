@@ -251,3 +251,29 @@ def test_latest_headers_from_the_rollup_equal_a_scan_of_every_request(
     none = windows.latest_headers(store, rollup=rollup.current(store))
     assert none == windows.latest_headers(store)
     assert set(none.values()) == {None}
+
+
+def test_the_report_sums_the_stored_rollup_and_redoes_it_when_the_check_finds_it_stale(
+    store: duckdb.DuckDBPyConnection,
+) -> None:
+    """report_cli.collect sums the stored rollup while its second connection checks it; a stale hour (tokens
+    changed behind the rollup's back) makes it recompute, so the report equals the one after a refresh."""
+    from analyzer import report_cli
+
+    opts = report_cli.ReportOptions(tz="UTC", now=datetime(2026, 12, 1, tzinfo=UTC))
+    first = store.execute("select min(request_id) from request_log where status = 'success'").fetchall()[0][0]
+    store.execute("update request_log set input_tokens = input_tokens + 100000 where request_id = ?", [first])
+    assert rollup.stored_if_fingerprint_matches(store) == rollup.STORED
+    assert rollup.stale_hours(store) == 1
+    stale = report_cli.collect(store, opts)
+    store.execute("begin transaction")
+    assert rollup.refresh(store) == 1
+    store.execute("commit")
+    fresh = report_cli.collect(store, opts)
+    total = store.execute("select sum(input_tokens) from request_log where status = 'success'").fetchall()[0][
+        0
+    ]
+    assert stale["windows"]["input_tokens"].sum() == fresh["windows"]["input_tokens"].sum() == total
+    for key in ("windows", "weekly", "billing_by_day", "billing_by_key", "api_leaks_by_key_day"):
+        _same(stale[key], fresh[key])
+    assert stale["check"] == fresh["check"]
