@@ -201,7 +201,7 @@ def connect(
             raise UserError(f"no database at {p}; run `ccstats ingest` first (or pass --db)")
         con = _open(p, True, wait_s)
         if not con.execute(
-            "select count(*) from information_schema.tables where table_name = '_ccstats_migrations'"
+            "select count(*) from duckdb_tables() where table_name = '_ccstats_migrations'"
         ).fetchall()[0][0]:  # type: ignore[index]
             con.close()
             raise UserError(f"{p} is not a ccstats database")
