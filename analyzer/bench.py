@@ -52,8 +52,11 @@ Result = dict[str, Any]
 def run(
     cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, log: Path
 ) -> Result:
-    """Run ``cmd`` to completion; wall time, exit code, peak RSS (of that process, from wait4), output tails."""
+    """Run ``cmd`` to completion; wall time, exit code, peak RSS (of that process, from wait4), output tails.
+    Dirty pages are flushed first (``os.sync``), so no step is timed while the kernel writes back the gigabytes
+    the step before it wrote."""
     out_p, err_p = log.with_suffix(".out"), log.with_suffix(".err")
+    os.sync()
     t0 = time.perf_counter()
     with out_p.open("wb") as out, err_p.open("wb") as err:
         proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
