@@ -40,6 +40,17 @@ _SCOPE_TABLES = (
 KINDS = ("litellm_router", "litellm_cooldown", "cc_model_switch", "cc_overload_chain")
 
 
+#: How far before a request its callback hops may be logged as starting. A hop starts after its call; a day covers
+#: any clock or time-zone skew between two logs. Lookups of a request's hops read callback_events only from that
+#: far before the request on, so DuckDB skips older row groups (a filter on random call ids lets it skip none).
+HOP_SKEW = "interval 1 day"
+
+
+def hops_since(param: str) -> str:
+    """SQL condition on callback_events.started_at for hops of requests started at or after ``$param``."""
+    return f"started_at >= ${param} - {HOP_SKEW}"
+
+
 def _params(since: datetime | None, until: datetime | None) -> dict[str, Any]:
     return {"since": since, "until": until}
 
@@ -87,7 +98,7 @@ def retries(
     Columns: request_id, at, model_requested, model_group, status, attempted_retries, max_retries, hops,
     failed_hops, hop_models, failed_hop_errors, evidence, key_hash, key_alias, user_id, session_id.
     """
-    hop_since = "true" if since is None else "started_at >= $since - interval 1 day"
+    hop_since = "true" if since is None else hops_since("since")
     return frame_of(con, sql("fallbacks_retries").format(hop_since=hop_since), _params(since, until))
 
 
@@ -119,15 +130,19 @@ def _ingest_state(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, int]
     return new_wm, int(n_req)
 
 
+def _up_to_date(wm: datetime | None, seen: int | None, new_wm: datetime | None, n_req: int) -> bool:
+    """Nothing ingested after the watermark ``wm`` and the request count unchanged (nothing deleted)."""
+    return wm is not None and (new_wm is None or new_wm <= wm) and n_req == seen
+
+
 def refreshed(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the stored events and failed rows are up to date: no row ingested and none deleted since the last
     :func:`refresh_fallback_events` (false after an ingest that stopped before its refresh)."""
     state = con.execute("select watermark, requests from fallback_refresh_state").fetchall()
     if not state:
         return False
-    new_wm, n_req = _ingest_state(con)
     wm, seen = state[0]
-    return (new_wm is None or (wm is not None and new_wm <= wm)) and n_req == seen
+    return _up_to_date(wm, seen, *_ingest_state(con))
 
 
 def refresh_fallback_events(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, int]:
@@ -144,7 +159,7 @@ def refresh_fallback_events(con: duckdb.DuckDBPyConnection, *, full: bool = Fals
     state = con.execute("select watermark, requests from fallback_refresh_state").fetchall()
     wm, seen = state[0] if state and not full else (None, None)
     new_wm, n_req = _ingest_state(con)
-    if wm is not None and (new_wm is None or new_wm <= wm) and n_req == seen:
+    if _up_to_date(wm, seen, new_wm, n_req):
         return {"requests": 0, "sessions": 0, "litellm_events": -1, "cc_events": -1}
     params: dict[str, Any] = {"wm": wm if wm is not None else datetime.min.replace(tzinfo=UTC)}
     if wm is not None:

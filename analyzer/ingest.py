@@ -363,13 +363,14 @@ def write_batch(
 
 
 def _spend_calls_have_callbacks(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether callback events exist for the call ids of the spend rows in ``norm``. A hop starts after its call,
-    and a day covers any clock or zone skew between the two logs, so only callback row groups from a day before
-    the earliest spend row on are read (random call ids let DuckDB skip none); rows without a start time: all."""
+    """Whether callback events exist for the call ids of the spend rows in ``norm``, read from
+    :data:`analyzer.fallbacks.HOP_SKEW` before the earliest of them on (all, when one has no start time)."""
+    from .fallbacks import hops_since
+
     lo, undated = con.execute(
         "select min(started_at), count(*) filter (where started_at is null) from norm where _reason is null"
     ).fetchall()[0]
-    since = "true" if lo is None or undated else "started_at >= $lo - interval 1 day"
+    since = "true" if lo is None or undated else hops_since("lo")
     return bool(
         con.execute(
             f"select exists (select 1 from callback_events where {since} and litellm_call_id in "
@@ -1245,9 +1246,8 @@ def _bulk_store_tx(
         sid = int(sid)
         text = _read_utf8(by_id[sid].path, int(nbytes))
         if text is None or "\0" in text:
-            bad.add(
-                sid
-            )  # gone, shorter, not UTF-8 or NUL bytes: the chunked path reports it as it does any file
+            # gone, shorter, not UTF-8 or NUL bytes: the chunked path reports it as it does any file
+            bad.add(sid)
             continue
         clean_texts[sid] = redact_text(text)
         if clean_texts[sid] != text:

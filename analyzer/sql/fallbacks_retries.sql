@@ -6,8 +6,8 @@ with hop_errors as (
                filter (where status <> 'success') as failed_hop_errors
     from callback_events
     -- only calls that can be retries (a repeated hop group needs two hops), have failed hops and started in range.
-    -- hop_since: with $since, "started_at >= $since - interval 1 day" (a hop starts after its request, and a day
-    -- covers any clock or zone skew between sources), so DuckDB skips older row groups; else "true"
+    -- hop_since: with $since, analyzer.fallbacks.hops_since (hops logged from HOP_SKEW before $since on), so
+    -- DuckDB skips older row groups; else "true"
     where {hop_since}
       and litellm_call_id in (select litellm_call_id from request_log
                               where (coalesce(attempted_retries, 0) > 0 or hops > 1) and failed_hops > 0
