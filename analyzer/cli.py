@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -189,7 +190,30 @@ def check(**kwargs: Any) -> None:
 
 
 def main() -> None:
-    cli(prog_name="ccstats")
+    """The console entry point. Exits without the interpreter's teardown: freeing every loaded module's objects
+    took about 50 ms of a 0.7 s report. Every command has closed its database and files when it returns, and
+    DuckDB has made each commit durable, so the teardown has nothing left to save."""
+    try:
+        cli(prog_name="ccstats")
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # `ccstats report --json | head`: the reader left; nothing more to say
+        code = code or 1
+    os._exit(code)
+
+
+def _exit_code(value: object) -> int:
+    """The process exit code of ``sys.exit(value)``: as Python computes it (a message is printed, code 1)."""
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    print(value, file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -90,21 +90,18 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
     from . import rollup
     from .db import cursor
 
-    kw = {"since": opts.since, "until": opts.until}
     when = opts.now or dt.datetime.now(dt.UTC)
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        preload_imports()
         roll = rollup.stored_if_fingerprint_matches(con)
         side = pool.submit(_collect_side, cursor(con), opts, roll is not None)
-        # polars loads while DuckDB (which runs without Python's lock) works on the two connections
-        pool.submit(importlib.import_module, "polars")
-        pool.submit(importlib.import_module, "analyzer.windows")  # numpy
+        events = pool.submit(_collect_events, cursor(con), opts)
         if roll is None:  # computed with other prices, configuration or SQL: every hour again
             roll = rollup.current(con)
-        from . import checks, fallbacks
+        from . import checks
 
         out = _rollup_parts(con, opts, roll, when)
-        out["retries"], out["retries_total"] = fallbacks.recent_retries(con, n=JSON_MAX_EVENTS, **kw)
-        out.update(_fallback_lists(con, opts))
+        out.update(events.result())
         side_out = side.result()
         if side_out.pop("rollup_stale", 0):
             out.update(_rollup_parts(con, opts, rollup.current(con), when))
@@ -155,6 +152,40 @@ def _collect_side(con: duckdb.DuckDBPyConnection, opts: ReportOptions, verify_ro
         return {"rollup_stale": stale, "check": checks.check_store(con), "meta": meta(con, opts)}
     finally:
         con.close()
+
+
+def _collect_events(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
+    """The part of :func:`collect` on a third connection: retried requests and the fallback lists."""
+    from . import fallbacks
+
+    try:
+        out: dict[str, Any] = {}
+        out["retries"], out["retries_total"] = fallbacks.recent_retries(
+            con, n=JSON_MAX_EVENTS, since=opts.since, until=opts.until
+        )
+        out.update(_fallback_lists(con, opts))
+        return out
+    finally:
+        con.close()
+
+
+_preloading: list[Any] = []
+
+
+def preload_imports() -> None:
+    """Start importing polars and numpy (about 0.15 s) in a thread, once: the report needs them only for its
+    results, and DuckDB runs without Python's lock, so the import overlaps opening the store and the first
+    queries."""
+    if not _preloading:
+        import threading
+
+        def load() -> None:
+            for name in ("polars", "analyzer.windows", "analyzer.billing", "analyzer.checks"):
+                importlib.import_module(name)
+
+        thread = threading.Thread(target=load, daemon=True)
+        thread.start()
+        _preloading.append(thread)
 
 
 def _fallback_lists(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:
@@ -507,6 +538,7 @@ def report_command(
     import click
 
     opts = parse_options(since, until, tz, by, plan)
+    preload_imports()
     con = _open(db_path)
     try:
         if html_path:

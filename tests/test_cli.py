@@ -50,3 +50,28 @@ def test_ingest_imports_no_charting_or_dataframes() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"
+
+
+def test_console_entry_point_keeps_output_and_exit_codes(tmp_path: Path) -> None:
+    """main() leaves by os._exit (no interpreter teardown): piped output must still arrive whole, and each
+    exit code stay what the command chose."""
+    db = tmp_path / "t.duckdb"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, timeout=120, cwd=REPO
+        )
+
+    ok = run("ingest", "--db", str(db), "--json", str(SAMPLE_LOGS / "spend_logs.jsonl"))
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["sources"][0]["rows_added"] == 35
+    report = run("report", "--db", str(db), "--json", "--tz", "UTC")
+    assert report.returncode == 0, report.stderr
+    assert json.loads(report.stdout)["meta"]["requests"] == 35  # the whole object, parsed to its end
+    bad = run("report", "--db", str(db), "--tz", "Not/AZone")
+    assert (bad.returncode, bad.stdout) == (1, "")
+    assert bad.stderr.strip() == "ccstats: error: --tz: unknown time zone 'Not/AZone'"
+    usage = run("report", "--no-such-option")
+    assert usage.returncode == 2 and "No such option" in usage.stderr
+    missing = run("ingest", "--db", str(db), str(tmp_path / "absent.jsonl"))
+    assert missing.returncode == 1 and "absent.jsonl" in missing.stderr

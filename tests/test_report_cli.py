@@ -68,9 +68,8 @@ def test_bad_report_options_are_one_line_errors(sample_db: Path) -> None:
 def _report_in_subprocess(db: Path) -> subprocess.CompletedProcess[str]:
     """`ccstats report --json` in a fresh interpreter; its stderr ends with the heavy modules it loaded."""
     code = (
-        "import sys; from analyzer.cli import main; sys.argv = ['ccstats', 'report', '--db', sys.argv[1], "
-        "'--json', '--tz', 'UTC']\n"
-        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "import sys; from analyzer.cli import cli\n"
+        "cli(['report', '--db', sys.argv[1], '--json', '--tz', 'UTC'], prog_name='ccstats', standalone_mode=False)\n"
         "print(sorted(m for m in ('pyarrow', 'genai_prices', 'litellm', 'altair') if m in sys.modules), "
         "file=sys.stderr)"
     )
