@@ -80,6 +80,7 @@ MIGRATIONS: list[str] = [
     "m007_hop_models_json",
     "m008_usage_rollup",
     "m009_drop_call_id_indexes",
+    "m010_request_log_without_primary_key",
 ]
 # Views are replaced whenever their text changes: the step name carries a hash of views.sql.
 

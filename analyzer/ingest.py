@@ -342,10 +342,14 @@ def write_batch(
         claude_code.drop_direct_rows(con, "request_id" if kind == SPEND else "event_id")
     if good:
         before = con.execute(f"select count(*) from {table}").fetchall()[0][0]  # type: ignore[index]
+        # request_log has no primary key (m010): ids it already has are skipped by an anti-join (NOT IN is
+        # safe: request_id is NOT NULL); the other tables' keys still skip them on conflict
+        known = f"and {key} not in (select {key} from {table}) " if table == "request_log" else ""
+        conflict = "" if known else "on conflict do nothing"
         con.execute(
             f"insert into {table} by name select * exclude (line_no, _reason, _excerpt) from norm "
-            f"where _reason is null qualify row_number() over (partition by {key} order by line_no) = 1 "
-            "on conflict do nothing"
+            f"where _reason is null {known}"
+            f"qualify row_number() over (partition by {key} order by line_no) = 1 {conflict}"
         )
         added = con.execute(f"select count(*) from {table}").fetchall()[0][0] - before  # type: ignore[index]
         if kind in (SPEND, CALLBACK):

@@ -155,9 +155,70 @@ def _leaves(doc: object, path: str = "") -> dict[str, object]:
 def test_m009_drops_the_call_id_indexes_checkpoints_kept_rewriting(tmp_path: Path) -> None:
     con = connect(tmp_path / "a.duckdb")
     assert con.execute("select index_name from duckdb_indexes()").fetchall() == []
-    # the primary keys stay: ingest relies on them to skip rows it already has
+    # callback_events keeps its primary key (ingest skips events it has by it); request_log's went in m010
     keys = con.execute(
         "select table_name from duckdb_constraints() where constraint_type = 'PRIMARY KEY' "
         "and table_name in ('request_log', 'callback_events') order by 1"
     ).fetchall()
-    assert keys == [("callback_events",), ("request_log",)]
+    assert keys == [("callback_events",)]
+
+
+def test_m010_rebuilds_request_log_without_its_key_and_keeps_rows_and_defaults(tmp_path: Path) -> None:
+    """A store written before m010: its requests survive the rebuild, column for column and in order; NOT NULL
+    and the defaults stay; the same log ingested twice still adds nothing (the anti-join, not the key)."""
+    from analyzer.db import sql
+    from analyzer.ingest import ingest_paths
+
+    from .conftest import SAMPLE_LOGS
+
+    path = tmp_path / "old.duckdb"
+    raw = duckdb.connect(str(path))
+    raw.execute("create table _ccstats_migrations (name varchar primary key, applied_at timestamptz)")
+    for name in MIGRATIONS[: MIGRATIONS.index("m010_request_log_without_primary_key")]:
+        raw.execute(sql(name))
+        raw.execute("insert into _ccstats_migrations values (?, now())", [name])
+    raw.execute(
+        "insert into request_log (request_id, litellm_call_id, origin, started_at, status, input_tokens, tags, "
+        "ingested_at) values "
+        "('r2', 'c2', 'spend_log', '2026-11-01 11:00:00+00', 'success', 7, ['a', 'b'], '2026-11-02 00:00:00+00'), "
+        "('r1', 'c1', 'callback', '2026-11-01 10:00:00+00', 'failure', null, null, '2026-11-02 00:00:00+00')"
+    )
+    columns = "select column_name, data_type from information_schema.columns where table_name = 'request_log'"
+    before = raw.execute("select * from request_log").fetchall()
+    before_columns = raw.execute(columns).fetchall()
+    assert raw.execute(
+        "select count(*) from duckdb_constraints() where table_name = 'request_log' and constraint_type = 'PRIMARY KEY'"
+    ).fetchall() == [(1,)]
+    raw.close()
+
+    con = connect(path)
+    assert con.execute("select * from request_log").fetchall() == before  # same rows, same order
+    assert con.execute(columns).fetchall() == before_columns
+    seen = "select request_id, seen_in_litellm, seen_in_transcript from request_log order by request_id"
+    assert con.execute(seen).fetchall() == [("r1", True, False), ("r2", True, False)]  # defaults, at insert
+    assert (
+        con.execute(
+            "select constraint_type from duckdb_constraints() where table_name = 'request_log'"
+        ).fetchall()
+        == [("NOT NULL",)] * 3
+    )
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute(
+            "insert into request_log (request_id, origin, ingested_at) values (null, 'spend_log', now())"
+        )
+    con.execute("insert into request_log (request_id, origin, ingested_at) values ('r3', 'spend_log', now())")
+    assert con.execute(
+        "select seen_in_litellm, seen_in_transcript from request_log where request_id = 'r3'"
+    ).fetchall() == [(True, False)]
+    con.execute("delete from request_log")
+
+    spend = str(SAMPLE_LOGS / "spend_logs.jsonl")
+    first, _ = ingest_paths(con, [spend])
+    copy = tmp_path / "spend_copy.jsonl"  # the same rows under another path: a new source, no new requests
+    copy.write_bytes((SAMPLE_LOGS / "spend_logs.jsonl").read_bytes())
+    second, _ = ingest_paths(con, [str(copy)])
+    assert (first[0].rows_added, second[0].rows_added, second[0].duplicates) == (35, 0, 35)
+    assert con.execute("select count(*), count(distinct request_id) from request_log").fetchall() == [
+        (35, 35)
+    ]
+    con.close()

@@ -91,7 +91,10 @@ select
 from final f
 join agg a using (litellm_call_id)
 left join rl using (litellm_call_id)
-on conflict do nothing;
+-- request_log has no primary key (m010): a request id it already has (another call's, crafted input only) is
+-- skipped here, and one of two calls with the same id is kept
+where request_id not in (select request_id from request_log)
+qualify row_number() over (partition by request_id order by f.litellm_call_id) = 1;
 
 -- Spend rows of the affected calls: add hops and upstream headers from their callback events.
 update request_log as r
