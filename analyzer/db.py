@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,6 +160,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     done = {r[0] for r in con.execute("select name from _ccstats_migrations").fetchall()}
     applied = []
     steps = [(name, sql(name)) for name in MIGRATIONS] + [_views_step()]
+    _say_when_slow(con, [name for name in MIGRATIONS if name not in done])
     for name, text in steps:
         if name in done:
             continue
@@ -177,6 +179,23 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
             refresh_fallback_events(con, full=True)
     return applied
+
+
+#: migrations that rewrite a whole table: the time they take grows with the store
+_TABLE_REBUILDS = {"m007_hop_models_json", "m010_request_log_without_primary_key"}
+
+
+def _say_when_slow(con: duckdb.DuckDBPyConnection, pending: list[str]) -> None:
+    """One line on stderr before a migration rewrites a table of a store that holds requests, so a long pause at
+    the first start of a new version is explained (about 15 s for a million requests)."""
+    if not _TABLE_REBUILDS.intersection(pending) or pending[0] == MIGRATIONS[0]:
+        return  # nothing slow, or a new store
+    n = con.execute("select count(*) from request_log").fetchall()[0][0]  # type: ignore[index]
+    if n >= 100_000:
+        print(
+            f"ccstats: upgrading the store for this version ({n:,} requests, once; this takes a while)",
+            file=sys.stderr,
+        )
 
 
 def connect(

@@ -8,6 +8,7 @@ included); ``cost_usd`` is computed by ccstats with genai-prices.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import json
 import sys
@@ -81,8 +82,8 @@ def collect(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, An
     requests too (``retries``, ``retries_total``; every one: analyzer.fallbacks.retries).
 
     A second connection in a second thread meanwhile checks the stored rollup against request_log (the checksum
-    scan), then runs the checks that read the store and the metadata: DuckDB works without holding Python's lock,
-    so the two overlap. The rollup parts are computed from the stored rollup at once, and again from a corrected
+    scan), then runs the checks that read the store and the metadata; a third reads the retries and fallback
+    lists. DuckDB works without holding Python's lock, so the three overlap. The rollup parts are computed from the stored rollup at once, and again from a corrected
     copy in the rare case that check finds it stale (an ingest stopped before its refresh, or a hand edit).
     """
     from concurrent.futures import ThreadPoolExecutor
@@ -169,23 +170,18 @@ def _collect_events(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict
         con.close()
 
 
-_preloading: list[Any] = []
-
-
+@functools.cache
 def preload_imports() -> None:
-    """Start importing polars and numpy (about 0.15 s) in a thread, once: the report needs them only for its
-    results, and DuckDB runs without Python's lock, so the import overlaps opening the store and the first
-    queries."""
-    if not _preloading:
-        import threading
+    """Start importing polars, numpy and the analytics modules (about 0.15 s) in a thread, once per process: the
+    report needs them only for its results, and DuckDB runs without Python's lock, so the import overlaps opening
+    the store and the first queries."""
+    import threading
 
-        def load() -> None:
-            for name in ("polars", "analyzer.windows", "analyzer.billing", "analyzer.checks"):
-                importlib.import_module(name)
+    def load() -> None:
+        for name in ("polars", "analyzer.windows", "analyzer.billing", "analyzer.checks"):
+            importlib.import_module(name)
 
-        thread = threading.Thread(target=load, daemon=True)
-        thread.start()
-        _preloading.append(thread)
+    threading.Thread(target=load, name="ccstats-preload", daemon=True).start()
 
 
 def _fallback_lists(con: duckdb.DuckDBPyConnection, opts: ReportOptions) -> dict[str, Any]:

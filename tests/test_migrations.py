@@ -222,3 +222,41 @@ def test_m010_rebuilds_request_log_without_its_key_and_keeps_rows_and_defaults(t
         (35, 35)
     ]
     con.close()
+
+
+def _store_before_m010(path: Path, requests: int) -> None:
+    from analyzer.db import sql
+
+    raw = duckdb.connect(str(path))
+    raw.execute("create table _ccstats_migrations (name varchar primary key, applied_at timestamptz)")
+    for name in MIGRATIONS[: MIGRATIONS.index("m010_request_log_without_primary_key")]:
+        raw.execute(sql(name))
+        raw.execute("insert into _ccstats_migrations values (?, now())", [name])
+    raw.execute(
+        "insert into request_log (request_id, origin, started_at, status, ingested_at) "
+        "select 'r' || i, 'spend_log', timestamptz '2026-11-01 00:00:00+00' + to_seconds(i), 'success', now() "
+        "from range(?) t(i)",
+        [requests],
+    )
+    raw.close()
+
+
+def test_an_upgrade_that_rewrites_a_big_table_says_so_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big, small = tmp_path / "big.duckdb", tmp_path / "small.duckdb"
+    _store_before_m010(big, 100_000)
+    _store_before_m010(small, 10)
+    connect(big).close()
+    assert capsys.readouterr().err == (
+        "ccstats: upgrading the store for this version (100,000 requests, once; this takes a while)\n"
+    )
+    connect(big).close()
+    connect(small).close()
+    connect(tmp_path / "new.duckdb").close()
+    assert capsys.readouterr().err == ""
+    con = connect(big)
+    assert con.execute("select count(*), count(distinct request_id) from request_log").fetchall() == [
+        (100_000, 100_000)
+    ]
+    con.close()
