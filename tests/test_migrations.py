@@ -77,16 +77,23 @@ def test_read_only_open_of_missing_db_is_a_user_error(tmp_path: Path) -> None:
         connect(plain, read_only=True)
 
 
-def test_m007_keeps_hop_models_of_an_older_store(tmp_path: Path) -> None:
-    """A store written before m007 (hop_models as VARCHAR[]) keeps its hops: stored as JSON text, a list in the view."""
+def _store_before(path: Path, migration: str) -> duckdb.DuckDBPyConnection:
+    """A raw connection to a store as a ccstats without ``migration`` and later steps left it."""
     from analyzer.db import sql
 
-    path = tmp_path / "old.duckdb"
     raw = duckdb.connect(str(path))
     raw.execute("create table _ccstats_migrations (name varchar primary key, applied_at timestamptz)")
-    for name in MIGRATIONS[: MIGRATIONS.index("m007_hop_models_json")]:
+    for name in MIGRATIONS[: MIGRATIONS.index(migration)]:
         raw.execute(sql(name))
         raw.execute("insert into _ccstats_migrations values (?, now())", [name])
+    return raw
+
+
+def test_m007_keeps_hop_models_of_an_older_store(tmp_path: Path) -> None:
+    """A store written before m007 (hop_models as VARCHAR[]) keeps its hops: stored as JSON text, a list in the view."""
+
+    path = tmp_path / "old.duckdb"
+    raw = _store_before(path, "m007_hop_models_json")
     raw.execute(
         "insert into request_log (request_id, litellm_call_id, origin, started_at, status, hops, hop_models, "
         "ingested_at) values "
@@ -166,17 +173,12 @@ def test_m009_drops_the_call_id_indexes_checkpoints_kept_rewriting(tmp_path: Pat
 def test_m010_rebuilds_request_log_without_its_key_and_keeps_rows_and_defaults(tmp_path: Path) -> None:
     """A store written before m010: its requests survive the rebuild, column for column and in order; NOT NULL
     and the defaults stay; the same log ingested twice still adds nothing (the anti-join, not the key)."""
-    from analyzer.db import sql
     from analyzer.ingest import ingest_paths
 
     from .conftest import SAMPLE_LOGS
 
     path = tmp_path / "old.duckdb"
-    raw = duckdb.connect(str(path))
-    raw.execute("create table _ccstats_migrations (name varchar primary key, applied_at timestamptz)")
-    for name in MIGRATIONS[: MIGRATIONS.index("m010_request_log_without_primary_key")]:
-        raw.execute(sql(name))
-        raw.execute("insert into _ccstats_migrations values (?, now())", [name])
+    raw = _store_before(path, "m010_request_log_without_primary_key")
     raw.execute(
         "insert into request_log (request_id, litellm_call_id, origin, started_at, status, input_tokens, tags, "
         "ingested_at) values "
@@ -225,13 +227,8 @@ def test_m010_rebuilds_request_log_without_its_key_and_keeps_rows_and_defaults(t
 
 
 def _store_before_m010(path: Path, requests: int) -> None:
-    from analyzer.db import sql
 
-    raw = duckdb.connect(str(path))
-    raw.execute("create table _ccstats_migrations (name varchar primary key, applied_at timestamptz)")
-    for name in MIGRATIONS[: MIGRATIONS.index("m010_request_log_without_primary_key")]:
-        raw.execute(sql(name))
-        raw.execute("insert into _ccstats_migrations values (?, now())", [name])
+    raw = _store_before(path, "m010_request_log_without_primary_key")
     raw.execute(
         "insert into request_log (request_id, origin, started_at, status, ingested_at) "
         "select 'r' || i, 'spend_log', timestamptz '2026-11-01 00:00:00+00' + to_seconds(i), 'success', now() "
