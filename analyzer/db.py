@@ -82,6 +82,7 @@ MIGRATIONS: list[str] = [
     "m008_usage_rollup",
     "m009_drop_call_id_indexes",
     "m010_request_log_without_primary_key",
+    "m011_transcript_entries_without_primary_key",
 ]
 # Views are replaced whenever their text changes: the step name carries a hash of views.sql.
 
@@ -182,7 +183,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 #: migrations that rewrite a whole table: the time they take grows with the store
-_TABLE_REBUILDS = {"m007_hop_models_json", "m010_request_log_without_primary_key"}
+_TABLE_REBUILDS = {
+    "m007_hop_models_json",
+    "m010_request_log_without_primary_key",
+    "m011_transcript_entries_without_primary_key",
+}
 
 
 def _say_when_slow(con: duckdb.DuckDBPyConnection, pending: list[str]) -> None:

@@ -217,6 +217,78 @@ def test_reingest_and_appended_copy_change_nothing_twice(tmp_path: Path) -> None
     con.close()
 
 
+def _edge_corpus(cc: Path) -> None:
+    """The mixed scenario's transcripts plus what decides a transcript-only row's id and fields: one message id
+    under two request ids (ccusage counts both), a line without a message id (keyed by its uuid) and a usage-limit
+    error line."""
+    write_transcripts(
+        cc,
+        [
+            *_transcript_entries(),
+            entry(20, 4000, session=S2, project="-work-beta", request_id="req_0020a"),
+            entry(20, 4001, session=S2, project="-work-beta", request_id="req_0020b", output_tokens=7),
+        ],
+    )
+    usage = {
+        "input_tokens": 5,
+        "output_tokens": 6,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
+    common = {"sessionId": S2, "version": "2.0.14", "type": "assistant", "cwd": "/work/beta"}
+    lines = [
+        {**common, "uuid": "u-no-id", "timestamp": "2026-11-27T11:10:00.000Z", "requestId": "req_no_id",
+         "message": {"model": SONNET, "usage": usage}},
+        {**common, "uuid": "u-limit", "timestamp": "2026-11-27T11:20:00.000Z", "isApiErrorMessage": True,
+         "message": {"id": "b2c7a3f0-limit", "model": "<synthetic>",
+                     "content": [{"type": "text", "text": "Claude AI usage limit reached|1795780800"}],
+                     "usage": {**usage, "input_tokens": 0, "output_tokens": 0}}},
+    ]  # fmt: skip
+    with (cc / "projects" / "-work-beta" / f"{S2}.jsonl").open("a") as f:
+        f.writelines(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+
+
+def test_rows_written_with_the_entries_equal_the_merges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold ingest of transcripts alone writes the transcript-only rows in the entries' own transaction
+    (claude_code._direct_ok); the rows are those the merge writes, before and after LiteLLM rows arrive."""
+    from analyzer.sources import claude_code
+
+    cc = tmp_path / "claude"
+    _edge_corpus(cc)
+    spend = write_jsonl(tmp_path / "spend_logs.jsonl", _litellm_rows())
+    real = claude_code._direct_ok
+    answers: list[bool] = []
+
+    def watched(con: Any) -> bool:
+        answers.append(real(con))
+        return answers[-1]
+
+    tables: dict[str, list[list[tuple[Any, ...]]]] = {}
+    for mode in ("direct", "merge"):
+        monkeypatch.setattr(claude_code, "_direct_ok", watched if mode == "direct" else lambda con: False)
+        con = connect(tmp_path / f"{mode}.duckdb")
+        tables[mode] = []
+        for paths in ([str(cc / "projects")], [str(spend)]):
+            ingest_paths(con, paths)
+            tables[mode].append(
+                con.execute("select * exclude (ingested_at) from request_log order by all").fetchall()
+            )
+            tables[mode].append(
+                con.execute("select * exclude (ingested_at) from transcript_entries order by all").fetchall()
+            )
+        con.close()
+    assert answers == [True]  # one batch, written directly
+    assert tables["direct"] == tables["merge"]
+    cold, _, mixed, _ = tables["direct"]
+    # 9 transcript lines of the scenario give 7 entries, + 2 under msg_0020, + no-id + limit
+    assert len(cold) == 11 and len(mixed) == 11 + 3  # + LiteLLM-only n=7, 8, 10
+    ids = {r[0] for r in cold}
+    assert {"msg_0020", "uuid:u-no-id", "b2c7a3f0-limit"} <= ids
+    assert f"msg_0020{chr(31)}req_0020b" in ids or f"msg_0020{chr(31)}req_0020a" in ids
+
+
 def test_transcript_is_detected_and_lines_follow_ccusage_rules(tmp_path: Path) -> None:
     cc = tmp_path / "cc"
     write_transcripts(cc, [entry(1, 0, session=S1), entry(2, 5, session=S1, cache_creation_1h_tokens=7)])

@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -223,6 +224,51 @@ def test_m010_rebuilds_request_log_without_its_key_and_keeps_rows_and_defaults(t
     assert con.execute("select count(*), count(distinct request_id) from request_log").fetchall() == [
         (35, 35)
     ]
+    con.close()
+
+
+def test_m011_rebuilds_transcript_entries_without_its_key(tmp_path: Path) -> None:
+    """A store written before m011: its entries survive the rebuild in order with their NOT NULLs; a better copy of
+    a stored entry still replaces it, and the same transcript under another path adds nothing."""
+    from analyzer.ingest import ingest_paths
+    from tests.support.ccusage import write_transcripts
+
+    path = tmp_path / "old.duckdb"
+    raw = _store_before(path, "m011_transcript_entries_without_primary_key")
+    raw.execute(
+        "insert into transcript_entries (entry_key, message_id, status, input_tokens, output_tokens, "
+        "cache_creation_tokens, cache_read_tokens, total_tokens, ingested_at) values "
+        "('k2', 'm2', 'success', 1, 2, 3, 4, 10, '2026-11-02 00:00:00+00'), "
+        "('k1', 'm1', 'failure', 0, 0, 0, 0, 0, '2026-11-02 00:00:00+00')"
+    )
+    columns = "select column_name, data_type from information_schema.columns where table_name = 'transcript_entries'"
+    before, before_columns = (
+        raw.execute("select * from transcript_entries").fetchall(),
+        raw.execute(columns).fetchall(),
+    )
+    raw.close()
+
+    con = connect(path)
+    assert con.execute("select * from transcript_entries").fetchall() == before
+    assert con.execute(columns).fetchall() == before_columns
+    assert con.execute(
+        "select constraint_type, count(*) from duckdb_constraints() where table_name = 'transcript_entries' group by 1"
+    ).fetchall() == [("NOT NULL", 8)]
+    con.execute("delete from transcript_entries")
+
+    t0 = datetime(2026, 11, 27, 10, tzinfo=UTC)
+    one = {"session_id": "s1", "project": "-p", "message_id": "msg_1", "request_id": "req_1", "model": "m",
+           "input_tokens": 1, "output_tokens": 2, "cache_creation_tokens": 0, "cache_read_tokens": 0}  # fmt: skip
+    write_transcripts(tmp_path / "a", [{**one, "timestamp": t0}])
+    write_transcripts(tmp_path / "b", [{**one, "timestamp": t0, "output_tokens": 9}])  # the finished copy
+    (first,), _ = ingest_paths(con, [str(tmp_path / "a" / "projects")])
+    (second,), _ = ingest_paths(con, [str(tmp_path / "b" / "projects")])
+    (third,), _ = ingest_paths(con, [str(tmp_path / "a" / "projects")])  # nothing new: stored already
+    assert [(s.rows_added, s.duplicates) for s in (first, second, third)] == [(1, 0), (0, 1), (0, 0)]
+    assert con.execute("select entry_key, output_tokens from transcript_entries").fetchall() == [
+        (f"msg_1{chr(31)}req_1", 9)
+    ]
+    assert con.execute("select request_id, output_tokens from request_log").fetchall() == [("msg_1", 9)]
     con.close()
 
 

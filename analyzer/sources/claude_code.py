@@ -23,6 +23,7 @@ Light to import (ingest path): polars is imported only by :func:`source_split`.
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,32 +38,6 @@ if TYPE_CHECKING:
 
 #: source categories of :func:`source_split`
 SOURCES = ("litellm_only", "both", "direct_only")
-
-_ENTRY_COLUMNS = (
-    "message_id",
-    "request_id",
-    "session_id",
-    "project",
-    "cwd",
-    "version",
-    "model",
-    "started_at",
-    "status",
-    "input_tokens",
-    "output_tokens",
-    "cache_creation_tokens",
-    "cache_creation_1h_tokens",
-    "cache_read_tokens",
-    "total_tokens",
-    "cost_usd",
-    "error_text",
-    "limit_reset_at",
-    "line_uuid",
-    "source_id",
-    "source_path",
-    "source_line",
-    "ingested_at",
-)
 
 
 def claude_code_dirs(explicit: str | None) -> list[Path]:
@@ -100,39 +75,97 @@ def store_transcript_batch(con: duckdb.DuckDBPyConnection, fresh: bool | None = 
     """Upsert the good rows of the temp table ``norm`` (normalize_transcript output) into transcript_entries and
     record their (session, message id) keys in ``pending_transcripts``; the merge into request_log runs later
     (:func:`merge_pending_transcripts`). Returns the number of new entries. Runs in the caller's transaction.
-    ``fresh``: whether no key of the batch is stored yet, when the caller knows (else it is looked up)."""
-    best = (
-        "select * exclude (line_no, _reason, _excerpt) from norm where _reason is null "
-        "qualify row_number() over (partition by entry_key order by total_tokens desc, source_path, source_line) = 1"
-    )
+    ``fresh``: whether no key of the batch is stored yet, when the caller knows (else it is looked up).
+
+    When nothing could match or displace the batch's entries (:func:`_direct_ok`, e.g. every cold ingest of
+    transcripts alone), their request_log rows are written here instead, as the merge would write them."""
+    good = "select * exclude (line_no, _reason, _excerpt) from norm where _reason is null"
+    best = good
+    if _count(con, "select count(*) - count(distinct entry_key) from norm where _reason is null"):
+        # Copies of one response in the batch (a resumed session repeats lines): the best copy of each such key.
+        # Ranking only those keys' rows: a window over the whole batch took 3x the insert.
+        con.execute(
+            "create or replace temp table _cc_copies as select entry_key from norm where _reason is null "
+            "group by entry_key having count(*) > 1"
+        )
+        best = (
+            f"{good} and entry_key not in (select entry_key from _cc_copies) union all by name "
+            f"({good} and entry_key in (select entry_key from _cc_copies) qualify row_number() over "
+            "(partition by entry_key order by total_tokens desc, source_path, source_line) = 1)"
+        )
     if fresh is None:
         fresh = not _count(
             con,
             "select count(*) from transcript_entries "
             "where entry_key in (select entry_key from norm where _reason is null)",
         )
+    con.execute(f"create or replace temp view _cc_new as {best}")  # a view: norm stays as it is
     if fresh:
-        # No copy stored yet (the common case, and every cold ingest): a plain insert straight from norm, several
-        # times cheaper than the upsert below. DuckDB answers an insert with the number of rows it inserted.
-        added = _count(con, f"insert into transcript_entries by name {best}")
+        # No copy stored yet (the common case, and every cold ingest): a plain insert, several times cheaper than
+        # the upsert below. DuckDB answers an insert with the number of rows it inserted.
+        direct = _direct_ok(con)
+        added = _count(con, "insert into transcript_entries by name select * from _cc_new")
+        if direct:
+            con.execute(_direct_rows_sql())
+            return added
     else:
-        con.execute(f"create or replace temp table _cc_new as {best}")
-        before = _count(con, "select count(*) from transcript_entries")
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _ENTRY_COLUMNS)
+        # Some keys are stored (m011 dropped the table's key, so no ON CONFLICT): a stored copy that loses to the
+        # batch's is deleted, then the batch's copies of keys no longer stored are inserted.
+        added = _count(
+            con,
+            "select count(*) from _cc_new where entry_key not in (select entry_key from transcript_entries)",
+        )
+        con.execute(
+            "delete from transcript_entries t using _cc_new n where t.entry_key = n.entry_key "
+            "and (n.total_tokens > t.total_tokens or (n.total_tokens = t.total_tokens "
+            "and (n.source_path, n.source_line) < (t.source_path, t.source_line)))"
+        )
         con.execute(
             "insert into transcript_entries by name select * from _cc_new "
-            f"on conflict (entry_key) do update set {updates} "
-            "where excluded.total_tokens > transcript_entries.total_tokens "
-            "or (excluded.total_tokens = transcript_entries.total_tokens "
-            "and (excluded.source_path, excluded.source_line) "
-            "< (transcript_entries.source_path, transcript_entries.source_line))"
+            "where entry_key not in (select entry_key from transcript_entries)"
         )
-        added = _count(con, "select count(*) from transcript_entries") - before
     con.execute(
         "insert into pending_transcripts select distinct session_id, message_id from norm "
         "where _reason is null and (session_id is not null or message_id is not null)"
     )
     return added
+
+
+def _direct_ok(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the merge would turn the new entries of ``_cc_new`` (keys not stored yet; called before they are
+    inserted) into transcript-only rows exactly as they are, so they can be written now without it: no LiteLLM
+    request is stored or waiting in pending_call_merges (nothing to match), no stored entry shares a message id
+    (which decides which entry's row takes the message id), no stored request has an entry key of the batch as its
+    id, and no message id has the form of an entry key (only crafted input)."""
+    return bool(
+        con.execute(
+            "select not exists (select 1 from request_log where origin <> 'claude_code') "
+            "and not exists (select 1 from pending_call_merges) "
+            "and not exists (select 1 from _cc_new where contains(message_id, chr(31)) "
+            "    or starts_with(message_id, 'uuid:') or starts_with(message_id, 'line:')) "
+            "and not exists (select 1 from transcript_entries where message_id in "
+            "    (select message_id from _cc_new where message_id is not null)) "
+            "and not exists (select 1 from request_log where request_id in "
+            "    (select entry_key from _cc_new where message_id is null))"
+        ).fetchall()[0][0]
+    )
+
+
+@functools.cache
+def _direct_rows_sql() -> str:
+    """The request_log rows of the entries in ``_cc_new`` (see :func:`_direct_ok`), as merge_transcripts.sql
+    writes transcript-only rows: the first entry key of a message id keeps the message id as request_id."""
+    return (
+        "insert into request_log by name select * exclude (_entry_key) from ("
+        + sql("transcript_request_rows")
+        + " from _cc_new e left join (select message_id, min(entry_key) as first_key from _cc_new "
+        "where message_id is not null group by message_id) f on f.message_id = e.message_id)"
+    )
+
+
+@functools.cache
+def _merge_sql() -> str:
+    return sql("merge_transcripts").replace("{transcript_request_rows}", sql("transcript_request_rows"))
 
 
 def drop_direct_rows(con: duckdb.DuckDBPyConnection, id_column: str) -> None:
@@ -199,7 +232,7 @@ def merge_pending_transcripts(
             con.execute("delete from pending_transcripts")  # only rows without any key (none are recorded)
             return False
         done = "session_id is null and message_id in (select message_id from _cc_affected)"
-    con.execute(sql("merge_transcripts"))
+    con.execute(_merge_sql())
     con.execute(f"delete from pending_transcripts where {done}")
     return True
 

@@ -80,11 +80,10 @@ update request_log set seen_in_transcript = true
 where origin <> 'claude_code' and not coalesce(seen_in_transcript, false)
   and request_id in (select request_id from _cc_pairs);
 
--- Transcript-only entries. request_id is the message id; a second entry with the same message id (another
--- request id, which ccusage counts separately) uses its entry key: the first entry key of a message id keeps it.
--- Ids already in request_log are skipped by an anti-join, not ON CONFLICT DO NOTHING: at 300k entries the
--- conflict check took 60% of this insert and made its commit three times slower. A message id that equals
--- another inserted entry's key (only crafted input) yields to that entry, as the key would conflict.
+-- Transcript-only entries (transcript_request_rows.sql). Ids already in request_log are skipped by an anti-join,
+-- not ON CONFLICT DO NOTHING: at 300k entries the conflict check took 60% of this insert and made its commit three
+-- times slower. A message id that equals another inserted entry's key (only crafted input) yields to that entry,
+-- as the key would conflict.
 create or replace temp table _cc_first as
 select message_id, min(entry_key) as first_key
 from transcript_entries
@@ -94,46 +93,10 @@ group by message_id;
 insert into request_log by name
 select * exclude (_entry_key)
 from (
-select
-    e.entry_key as _entry_key,
-    case when e.message_id is null or e.entry_key <> f.first_key then e.entry_key else e.message_id end
-        as request_id,
-    'claude_code' as origin,
-    e.started_at,
-    e.started_at as ended_at,
-    'anthropic_messages' as call_type,
-    'direct' as route,
-    e.status,
-    e.model as model_requested,
-    e.model as model_group,
-    e.model as model,
-    'anthropic' as provider,
-    case when e.status <> 'success' then e.error_text end as error_message,
-    case when e.limit_reset_at is not null then '429' end as error_code,
-    e.input_tokens,
-    e.output_tokens,
-    e.cache_creation_tokens,
-    e.cache_read_tokens,
-    e.input_tokens + e.cache_creation_tokens + e.cache_read_tokens as prompt_tokens_logged,
-    e.total_tokens as total_tokens_logged,
-    e.cost_usd as spend_usd,
-    e.session_id,
-    e.limit_reset_at as rl_5h_reset,
-    case when e.limit_reset_at is not null then 'rejected' end as rl_5h_status,
-    case when e.limit_reset_at is not null then 'rejected' end as rl_unified_status,
-    false as rl_has_unified,
-    false as rl_has_api_limits,
-    false as seen_in_litellm,
-    true as seen_in_transcript,
-    e.source_id,
-    e.source_line,
-    now() as ingested_at,
-    json_object('transcript', json_object('entry_key', e.entry_key, 'anthropic_request_id', e.request_id,
-        'project', e.project, 'cwd', e.cwd, 'version', e.version, 'path', e.source_path,
-        'cache_creation_1h_tokens', e.cache_creation_1h_tokens, 'limit_reset_at', e.limit_reset_at)) as raw
-from _cc_entries e
-left join _cc_first f on f.message_id = e.message_id
-where e.entry_key not in (select entry_key from _cc_pairs)
+{transcript_request_rows}
+    from _cc_entries e
+    left join _cc_first f on f.message_id = e.message_id
+    where e.entry_key not in (select entry_key from _cc_pairs)
 ) x
 where x.request_id not in (select request_id from request_log)
   and (x.request_id = x._entry_key
