@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from analyzer.fallbacks import fallback_events, fallback_summary, retries
 from tests.support.rows import HAIKU, OPUS, SONNET, at, call_id, callback_event, load, proxy_line, spend_row
 
@@ -250,6 +252,58 @@ def test_cc_model_switch_on_opus_representative_claim_header(tmp_path: Path) -> 
     ev = _events(con)
     assert [(e["request_id"], e["kind"], e["trigger"]) for e in ev] == [
         ("s1-1", "cc_model_switch", "rl_representative_claim=seven_day_opus")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("signal", "trigger"),
+    [
+        ({"error_code": "429", "error_class": "RateLimitError", "error_message": "Too Many Requests"},
+         "RateLimitError (429) on opus"),
+        ({"error_code": "400", "error_class": "BadRequestError", "error_message": QUOTA},
+         "BadRequestError (400) on opus"),
+        ({"llm_provider-anthropic-ratelimit-unified-status": "rejected"}, "rl_unified_status=rejected"),
+        ({"llm_provider-anthropic-ratelimit-unified-5h-status": "rejected"}, "rl_5h_status=rejected"),
+        ({"llm_provider-anthropic-ratelimit-unified-status": "allowed",
+          "llm_provider-anthropic-ratelimit-unified-fallback-percentage": "0.5"}, "rl_fallback_percentage=0.5"),
+    ],
+)  # fmt: skip
+def test_cc_model_switch_on_each_limit_signal_alone(tmp_path: Path, signal: dict, trigger: str) -> None:
+    """Each limit signal by itself marks the switch: the refresh skips sessions without any (fallbacks_refresh_cc)."""
+    rows = _session([(0, OPUS, "success"), (20, SONNET, "success"), (30, SONNET, "success")])
+    if "error_code" in signal:
+        rows.insert(
+            1,
+            _session([(10, OPUS, "failure")], session="s1", failure=signal)[0]
+            | {"request_id": "s1-x", "litellm_call_id": call_id("s1-x")},
+        )
+        con = load(tmp_path, spend=rows)
+    else:
+        cb = callback_event(
+            litellm_call_id=call_id("s1-0"), id="s1-0", start=0, model_group=OPUS, trace_id="s1",
+            additional_headers=signal,
+        )  # fmt: skip
+        con = load(tmp_path, spend=rows, callbacks=[cb])
+    assert [(e["request_id"], e["kind"], e["trigger"]) for e in _events(con)] == [
+        ("s1-1", "cc_model_switch", trigger)
+    ]
+
+
+def test_cc_overload_chain_on_the_code_or_the_message_alone(tmp_path: Path) -> None:
+    code = {"error_code": "529", "error_class": "InternalServerError", "error_message": "Service Unavailable"}
+    text = {"error_code": "500", "error_class": "InternalServerError", "error_message": OVERLOADED}
+    rows = [
+        *_session(
+            [(0, OPUS, "failure"), (5, OPUS, "failure"), (12, SONNET, "success")], session="c", failure=code
+        ),
+        *_session(
+            [(0, OPUS, "failure"), (5, OPUS, "failure"), (12, SONNET, "success")], session="t", failure=text
+        ),
+    ]
+    con = load(tmp_path, spend=rows)
+    assert [(e["request_id"], e["kind"]) for e in _events(con)] == [
+        ("c-2", "cc_overload_chain"),
+        ("t-2", "cc_overload_chain"),
     ]
 
 
