@@ -228,18 +228,21 @@ def test_m010_rebuilds_request_log_without_its_key_and_keeps_rows_and_defaults(t
 
 
 def test_m011_rebuilds_transcript_entries_without_its_key(tmp_path: Path) -> None:
-    """A store written before m011: its entries survive the rebuild in order with their NOT NULLs; a better copy of
-    a stored entry still replaces it, and the same transcript under another path adds nothing."""
+    """A store written before m011: its entries survive the rebuild in order with their NOT NULLs, entry_key (now
+    computed) included; a better copy of a stored entry still replaces it, and the same transcript under another
+    path adds nothing."""
     from analyzer.ingest import ingest_paths
     from tests.support.ccusage import write_transcripts
 
     path = tmp_path / "old.duckdb"
     raw = _store_before(path, "m011_transcript_entries_without_primary_key")
     raw.execute(
-        "insert into transcript_entries (entry_key, message_id, status, input_tokens, output_tokens, "
-        "cache_creation_tokens, cache_read_tokens, total_tokens, ingested_at) values "
-        "('k2', 'm2', 'success', 1, 2, 3, 4, 10, '2026-11-02 00:00:00+00'), "
-        "('k1', 'm1', 'failure', 0, 0, 0, 0, 0, '2026-11-02 00:00:00+00')"
+        "insert into transcript_entries (entry_key, message_id, request_id, line_uuid, source_path, source_line, "
+        "status, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens, ingested_at) "
+        "values ('m2' || chr(31) || 'r2', 'm2', 'r2', 'u2', '/p/a.jsonl', 2, 'success', 1, 2, 3, 4, 10, '2026-11-02'), "
+        "('m1' || chr(31), 'm1', null, null, '/p/a.jsonl', 1, 'failure', 0, 0, 0, 0, 0, '2026-11-02'), "
+        "('uuid:u3', null, 'r3', 'u3', '/p/a.jsonl', 3, 'success', 1, 0, 0, 0, 1, '2026-11-02'), "
+        "('line:/p/a.jsonl:4', null, null, null, '/p/a.jsonl', 4, 'success', 1, 0, 0, 0, 1, '2026-11-02')"
     )
     columns = "select column_name, data_type from information_schema.columns where table_name = 'transcript_entries'"
     before, before_columns = (
@@ -253,7 +256,7 @@ def test_m011_rebuilds_transcript_entries_without_its_key(tmp_path: Path) -> Non
     assert con.execute(columns).fetchall() == before_columns
     assert con.execute(
         "select constraint_type, count(*) from duckdb_constraints() where table_name = 'transcript_entries' group by 1"
-    ).fetchall() == [("NOT NULL", 8)]
+    ).fetchall() == [("NOT NULL", 7)]  # entry_key, computed now, has none
     con.execute("delete from transcript_entries")
 
     t0 = datetime(2026, 11, 27, 10, tzinfo=UTC)

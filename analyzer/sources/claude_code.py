@@ -104,7 +104,7 @@ def store_transcript_batch(con: duckdb.DuckDBPyConnection, fresh: bool | None = 
         # No copy stored yet (the common case, and every cold ingest): a plain insert, several times cheaper than
         # the upsert below. DuckDB answers an insert with the number of rows it inserted.
         direct = _direct_ok(con)
-        added = _count(con, "insert into transcript_entries by name select * from _cc_new")
+        added = _count(con, "insert into transcript_entries by name select * exclude (entry_key) from _cc_new")
         if direct:
             con.execute(_direct_rows_sql())
             return added
@@ -121,7 +121,7 @@ def store_transcript_batch(con: duckdb.DuckDBPyConnection, fresh: bool | None = 
             "and (n.source_path, n.source_line) < (t.source_path, t.source_line)))"
         )
         con.execute(
-            "insert into transcript_entries by name select * from _cc_new "
+            "insert into transcript_entries by name select * exclude (entry_key) from _cc_new "
             "where entry_key not in (select entry_key from transcript_entries)"
         )
     con.execute(

@@ -46,7 +46,8 @@ kept as (
     select *
     from checked
     where j is null  -- malformed: quarantined below
-       or (json_type(line) = 'OBJECT' and ts is not null
+       or ((starts_with(line, '{') or json_type(line) = 'OBJECT')  -- valid JSON starting with { is an object: no second parse
+           and ts is not null
            and (j.message.usage is not null or _is_limit)
            and (not _null_key or _is_limit)
            and (j.version is null or regexp_matches(j.version, '^[0-9]+\.[0-9]+\.[0-9]+'))
