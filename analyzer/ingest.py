@@ -44,6 +44,7 @@ CHUNK_BYTES = 16 << 20  # measured: 16 MB chunks keep peak RSS under 1 GB at no 
 FINGERPRINT_BYTES = 1024
 EXCERPT_CHARS = 2048
 DETECT_BYTES = 256 << 10
+QUICK_DETECT_BYTES = 16 << 10  # enough for most files: a complete first JSON line decides (detect_from_prefix)
 
 ProgressFn = Callable[[int], None]
 _T = TypeVar("_T")
@@ -107,6 +108,7 @@ class _FolderFile(type(Path())):  # type: ignore[misc]
     """A path found by walking a folder (not named by the user)."""
 
     found_in_folder = True
+    real: Path | None = None  # its resolved path, when the walk knows it
 
 
 def _is_gzip(path: Path) -> bool:
@@ -153,12 +155,7 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
         for m in matches:
             p = Path(m).expanduser()
             if p.is_dir():
-                found = sorted(
-                    q
-                    for q in p.rglob("*")
-                    if q.is_file() and not any(part.startswith(".") for part in q.relative_to(p).parts)
-                )
-                files.extend(_FolderFile(q) for q in found)
+                files.extend(_files_under(p))
             elif p.exists():
                 files.append(p)
             else:
@@ -166,11 +163,41 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
     seen: set[Path] = set()
     unique = []
     for f in files:
-        r = f.resolve()
+        r = getattr(f, "real", None) or f.resolve()
         if r not in seen:
             seen.add(r)
             unique.append(f)
     return unique, errors
+
+
+def _files_under(folder: Path) -> list[_FolderFile]:
+    """The files in ``folder`` and its subfolders, hidden ones (a part starting with a dot) left out, in Path order:
+    what ``sorted(folder.rglob("*"))`` gives, filtered by ``is_file()``, and each with its resolved path (``real``)
+    for the de-duplication. Walked with scandir: the pathlib walk and a resolve per file took 0.6 s for the 16.7k
+    files of a 1M-entry Claude Code folder. As rglob, symlinked folders are not entered; symlinked files count."""
+    real_root = folder.resolve()
+    found: list[tuple[list[str], str, bool]] = []  # (relative parts, path, is a symlink)
+    stack: list[tuple[str, list[str]]] = [(str(folder), [])]
+    while stack:
+        where, parts = stack.pop()
+        try:
+            with os.scandir(where) as entries:
+                for e in entries:
+                    if e.name.startswith("."):
+                        continue
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append((e.path, [*parts, e.name]))
+                    elif e.is_file():
+                        found.append(([*parts, e.name], e.path, e.is_symlink()))
+        except OSError:  # unreadable: skipped, as rglob does
+            continue
+    found.sort(key=lambda f: f[0])
+    out = []
+    for parts, path, is_link in found:
+        f = _FolderFile(path)
+        f.real = Path(path).resolve() if is_link else real_root.joinpath(*parts)
+        out.append(f)
+    return out
 
 
 # ---------------------------------------------------------------- sources table
@@ -915,7 +942,7 @@ def load_litellm_config(con: duckdb.DuckDBPyConnection, config_path: str | Path)
 
 GROUP_BYTES = CHUNK_BYTES  # new bytes of small transcript files stored per transaction and normaliser call
 GROUP_FILE_BYTES = 8 << 20  # larger transcript files go one by one (ingest_file)
-GROUP_LOOKUP_FILES = 10_000  # files whose stored sources are looked up in one query
+GROUP_LOOKUP_FILES = 20_000  # files whose stored sources are looked up in one query (a run: see ingest_files)
 
 
 @dataclass
@@ -934,12 +961,16 @@ def _small_transcript(path: Path, opts: IngestOptions) -> _GroupFile | None:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode) or st.st_size >= GROUP_FILE_BYTES:
             return None
-        head = _read_head(path, False, DETECT_BYTES)
+        head = _read_head(path, False, QUICK_DETECT_BYTES)
+        quick = sources.detect(head) if len(head) < QUICK_DETECT_BYTES else sources.detect_from_prefix(head)
+        if isinstance(quick, sources.Undecided):
+            head = _read_head(path, False, DETECT_BYTES)
+            quick = sources.detect(head)
+        fmt = quick
     except OSError:
         return None
     if head[:2] == b"\x1f\x8b" or not head.strip():  # gzip (as _is_gzip) or empty: ingest_file
         return None
-    fmt = sources.detect(head)
     if opts.kind:
         fmt = Format(opts.kind, fmt.shape if fmt else LINES)
     if fmt is None or fmt.kind != TRANSCRIPT or fmt.shape != LINES:

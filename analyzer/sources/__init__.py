@@ -7,8 +7,10 @@ record here, so every record goes through the same normaliser.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 SPEND = "spend"
@@ -52,24 +54,53 @@ def kind_of_record(rec: object) -> str | None:
     return None
 
 
+def _nonblank_lines(text: str) -> Iterator[tuple[str, bool]]:
+    """The non-blank lines of ``text``, each with whether it is the last of them."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    for i, ln in enumerate(lines):
+        yield ln, i == len(lines) - 1
+
+
 def detect(head: bytes) -> Format | None:
     """Guess the format from the first bytes (decompressed) of a file."""
+    found = _detect(head, prefix=False)
+    assert not isinstance(found, Undecided)
+    return found
+
+
+def detect_from_prefix(head: bytes) -> Format | None | Undecided:
+    """As :func:`detect` given more of the file, or ``UNDECIDED`` when more bytes could change the answer: decided
+    only by a complete first JSON line. Lets a caller read a few KB of most files instead of 256 KB."""
+    return _detect(head, prefix=True)
+
+
+class Undecided:
+    """The answer of :func:`detect_from_prefix` when the prefix does not decide."""
+
+
+UNDECIDED = Undecided()
+
+
+def _detect(head: bytes, *, prefix: bool) -> Format | None | Undecided:
     text = head.decode("utf-8", "replace")
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped:
-        return None
+        return UNDECIDED if prefix else None
     if stripped[0] == "[":
         return Format(SPEND, JSON_DOC)  # refined per record when loaded
-    lines = [ln for ln in text.splitlines() if ln.strip()]
     # One JSON object per line: the first complete JSON line decides (proxy logs may open with banners).
-    for ln in lines[:200]:
+    for ln, is_last in itertools.islice(_nonblank_lines(text), 200):
         s = ln.strip()
         if not s.startswith("{"):
             continue
+        if prefix and is_last:
+            return UNDECIDED  # the line may go on past the prefix
         try:
             rec = json.loads(s)
         except ValueError:
-            if ln is lines[-1] and "\n" not in text.rstrip("\r\n")[-len(ln) :] and len(ln) > 4096:
+            if prefix:
+                return UNDECIDED
+            if is_last and "\n" not in text.rstrip("\r\n")[-len(ln) :] and len(ln) > 4096:
                 # A single line longer than the head: sniff its top-level keys instead of parsing it.
                 keys = dict.fromkeys(re.findall(r'"([A-Za-z_]+)"\s*:', s[:65536]), 1)
                 kind = kind_of_record(keys)
@@ -82,9 +113,11 @@ def detect(head: bytes) -> Format | None:
         if isinstance(rec, dict) and isinstance(rec.get("data"), list):
             return Format(SPEND, JSON_DOC)
         return None
+    if prefix:
+        return UNDECIDED
     if stripped[0] == "{":
         return Format(SPEND, JSON_DOC)  # pretty-printed page or payload; refined when loaded
-    first = lines[0] if lines else ""
+    first = next(_nonblank_lines(text), ("", True))[0]
     if "request_id" in first and "," in first:
         return Format(SPEND, CSV)
     return None
