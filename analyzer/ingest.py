@@ -44,7 +44,8 @@ CHUNK_BYTES = 16 << 20  # measured: 16 MB chunks keep peak RSS under 1 GB at no 
 FINGERPRINT_BYTES = 1024
 EXCERPT_CHARS = 2048
 DETECT_BYTES = 256 << 10
-QUICK_DETECT_BYTES = 16 << 10  # enough for most files: a complete first JSON line decides (detect_from_prefix)
+# enough for most files: a complete first JSON line decides (detect_from_prefix)
+QUICK_DETECT_BYTES = 16 << 10
 
 ProgressFn = Callable[[int], None]
 _T = TypeVar("_T")

@@ -104,7 +104,9 @@ def store_transcript_batch(con: duckdb.DuckDBPyConnection, fresh: bool | None = 
         # No copy stored yet (the common case, and every cold ingest): a plain insert, several times cheaper than
         # the upsert below. DuckDB answers an insert with the number of rows it inserted.
         direct = _direct_ok(con)
-        added = _count(con, "insert into transcript_entries by name select * exclude (entry_key) from _cc_new")
+        added = _count(
+            con, "insert into transcript_entries by name select * exclude (entry_key) from _cc_new"
+        )
         if direct:
             con.execute(_direct_rows_sql())
             return added
