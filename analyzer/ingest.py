@@ -131,6 +131,17 @@ def _read_head(path: Path, compressed: bool, n: int) -> bytes:
             return b""
 
 
+def _read_and_detect(path: Path, compressed: bool) -> tuple[bytes, Format | None]:
+    """The file's head and format. The first QUICK_DETECT_BYTES decide for most files (a complete first JSON line,
+    :func:`analyzer.sources.detect_from_prefix`); the others are read to DETECT_BYTES. Raises OSError."""
+    head = _read_head(path, compressed, QUICK_DETECT_BYTES)
+    fmt = sources.detect(head) if len(head) < QUICK_DETECT_BYTES else sources.detect_from_prefix(head)
+    if isinstance(fmt, sources.Undecided):
+        head = _read_head(path, compressed, DETECT_BYTES)
+        fmt = sources.detect(head)
+    return head, fmt
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -823,7 +834,7 @@ def ingest_file(
             summary.error = "not a regular file"
             return summary
         compressed = _is_gzip(path)
-        head = _read_head(path, compressed, DETECT_BYTES)
+        head, fmt = _read_and_detect(path, compressed)
     except PermissionError:
         summary.error = "permission denied"
         return summary
@@ -833,7 +844,6 @@ def ingest_file(
     if not head.strip():
         summary.note = "empty file"
         return summary
-    fmt = sources.detect(head)
     if opts.kind:
         shape = fmt.shape if fmt else LINES
         fmt = Format(opts.kind, shape)
@@ -962,12 +972,7 @@ def _small_transcript(path: Path, opts: IngestOptions) -> _GroupFile | None:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode) or st.st_size >= GROUP_FILE_BYTES:
             return None
-        head = _read_head(path, False, QUICK_DETECT_BYTES)
-        quick = sources.detect(head) if len(head) < QUICK_DETECT_BYTES else sources.detect_from_prefix(head)
-        if isinstance(quick, sources.Undecided):
-            head = _read_head(path, False, DETECT_BYTES)
-            quick = sources.detect(head)
-        fmt = quick
+        head, fmt = _read_and_detect(path, False)
     except OSError:
         return None
     if head[:2] == b"\x1f\x8b" or not head.strip():  # gzip (as _is_gzip) or empty: ingest_file

@@ -7,10 +7,8 @@ record here, so every record goes through the same normaliser.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 SPEND = "spend"
@@ -54,13 +52,6 @@ def kind_of_record(rec: object) -> str | None:
     return None
 
 
-def _nonblank_lines(text: str) -> Iterator[tuple[str, bool]]:
-    """The non-blank lines of ``text``, each with whether it is the last of them."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    for i, ln in enumerate(lines):
-        yield ln, i == len(lines) - 1
-
-
 def detect(head: bytes) -> Format | None:
     """Guess the format from the first bytes (decompressed) of a file."""
     found = _detect(head, prefix=False)
@@ -88,8 +79,10 @@ def _detect(head: bytes, *, prefix: bool) -> Format | None | Undecided:
         return UNDECIDED if prefix else None
     if stripped[0] == "[":
         return Format(SPEND, JSON_DOC)  # refined per record when loaded
+    lines = [ln for ln in text.splitlines() if ln.strip()]
     # One JSON object per line: the first complete JSON line decides (proxy logs may open with banners).
-    for ln, is_last in itertools.islice(_nonblank_lines(text), 200):
+    for i, ln in enumerate(lines[:200]):
+        is_last = i == len(lines) - 1
         s = ln.strip()
         if not s.startswith("{"):
             continue
@@ -117,7 +110,7 @@ def _detect(head: bytes, *, prefix: bool) -> Format | None | Undecided:
         return UNDECIDED
     if stripped[0] == "{":
         return Format(SPEND, JSON_DOC)  # pretty-printed page or payload; refined when loaded
-    first = next(_nonblank_lines(text), ("", True))[0]
+    first = lines[0] if lines else ""
     if "request_id" in first and "," in first:
         return Format(SPEND, CSV)
     return None
