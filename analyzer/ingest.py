@@ -25,6 +25,7 @@ import queue
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -34,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import sources
-from .db import local_timezone_name, sql
+from .db import cursor, local_timezone_name, sql
 from .errors import UserError
 from .redact import redact_bytes, redact_text
 from .sources import CALLBACK, CSV, LINES, PROXY, SPEND, TRANSCRIPT, Format, claude_code
@@ -1143,7 +1144,8 @@ def _register_sources(con: duckdb.DuckDBPyConnection, new: list[_GroupFile]) -> 
 
 def _store_run(con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: IngestOptions) -> None:
     """Read the new complete lines of each file (a partial last line waits) and store them in batches. Runs of
-    files new to the store go to DuckDB whole (:func:`_bulk_store`); the others are read here in chunks."""
+    files new to the store go to DuckDB whole (:func:`_bulk_store`); the others are read here in chunks. The
+    next bulk batch is read on a second connection while the current one is stored."""
     fmt = Format(TRANSCRIPT, LINES)
     advance = None
     if opts.progress and len(run) > 1:
@@ -1151,17 +1153,28 @@ def _store_run(con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: Inge
             f"{len(run)} transcript files",
             sum(max(g.st.st_size - (g.src.offset if g.src else 0), 0) for g in run),
         )
-    batch: list[_GroupFile] = []
-    size = 0
+    # The plan, in file order: bulk batches (lists of files new to the store) and single files for chunks.
+    plan: list[list[_GroupFile] | _GroupFile] = []
     bulk: list[_GroupFile] = []
     bulk_size = 0
-
-    def flush_bulk() -> None:
-        nonlocal bulk, bulk_size
+    for g in run:
+        assert g.src is not None
+        if BULK_BYTES and g.src.offset == 0 and g.src.lines_read == 0 and not _GLOB_CHARS & set(str(g.path)):
+            if bulk and bulk_size + g.st.st_size > BULK_BYTES:
+                plan.append(bulk)
+                bulk, bulk_size = [], 0
+            bulk.append(g)
+            bulk_size += g.st.st_size
+            continue
         if bulk:
-            for g in _bulk_store(con, bulk, opts, advance):  # files DuckDB cannot take whole: chunked path
-                add(g)
+            plan.append(bulk)
             bulk, bulk_size = [], 0
+        plan.append(g)
+    if bulk:
+        plan.append(bulk)
+
+    batch: list[_GroupFile] = []
+    size = 0
 
     def add(g: _GroupFile) -> None:
         nonlocal batch, size
@@ -1184,20 +1197,33 @@ def _store_run(con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: Inge
         batch.append(g)
         size += n
 
-    for g in run:
-        assert g.src is not None
-        if BULK_BYTES and g.src.offset == 0 and g.src.lines_read == 0 and not _GLOB_CHARS & set(str(g.path)):
-            if batch:  # keep file order: what precedes is stored first
-                _store_batch(con, batch, advance)
-                batch, size = [], 0
-            if bulk and bulk_size + g.st.st_size > BULK_BYTES:
-                flush_bulk()
-            bulk.append(g)
-            bulk_size += g.st.st_size
-            continue
-        flush_bulk()
-        add(g)
-    flush_bulk()
+    bulks = {i: item for i, item in enumerate(plan) if isinstance(item, list)}
+    if not bulks:
+        for item in plan:
+            assert not isinstance(item, list)
+            add(item)
+    else:
+        reader = cursor(con)
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ccstats-read") as pool:
+                reads: dict[int, Future[pa.Table | None]] = {}
+                for i, item in enumerate(plan):
+                    if not isinstance(item, list):
+                        add(item)
+                        continue
+                    if batch:  # keep file order: what precedes is stored first
+                        _store_batch(con, batch, advance)
+                        batch, size = [], 0
+                    if i not in reads:
+                        reads[i] = pool.submit(_bulk_read, reader, item)
+                    # At most two batches read at a time: this one and the next, read while this one is stored.
+                    following = next((j for j in bulks if j > i), None)
+                    if following is not None:
+                        reads[following] = pool.submit(_bulk_read, reader, bulks[following])
+                    for g in _bulk_store(con, item, reads.pop(i).result(), opts, advance):
+                        add(g)  # files DuckDB cannot take whole: chunked path
+        finally:
+            reader.close()
     if batch:
         _store_batch(con, batch, advance)
 
@@ -1210,13 +1236,11 @@ BULK_BYTES = 256 << 20
 _GLOB_CHARS = frozenset("*?[{\\")  # read_blob would expand such a path as a pattern: chunked path
 
 
-def _bulk_store(
-    con: duckdb.DuckDBPyConnection, files: list[_GroupFile], opts: IngestOptions, advance: ProgressFn | None
-) -> list[_GroupFile]:
-    """Store files new to the store (offset 0) in one transaction, DuckDB reading them itself: one read_text,
-    redaction in Python of only the files that may hold a credential, lines split in SQL, the normaliser once.
-    Offsets, line counts, pending tails, quarantine and summaries come out as the chunked path gives them.
-    Returns the files left for the chunked path (not UTF-8, NUL bytes, gone), in order."""
+def _bulk_read(con: duckdb.DuckDBPyConnection, files: list[_GroupFile]) -> pa.Table | None:
+    """Read files new to the store with DuckDB (transcript_bulk_read.sql) on ``con``, a connection of their own
+    (this runs in a worker thread): one row per file read, with no text for a file that may hold a credential.
+    None when a file could not be read at all (each file then goes by the chunked path, which reports it). Never
+    inside a transaction: read_text fails the whole statement on a file that is not UTF-8, which would abort it."""
     meta = pa.table(
         {
             "source_id": pa.array([g.src.source_id for g in files if g.src], pa.int64()),
@@ -1225,36 +1249,83 @@ def _bulk_store(
             "size": pa.array([g.st.st_size for g in files], pa.int64()),
         }
     )
-    by_id = {g.src.source_id: g for g in files if g.src}
-    left: list[int] = []
-    read: dict[int, tuple[int, int]] = {}  # source id -> lines, bytes read
-    # Read before the transaction: a file that is not UTF-8 fails read_text (and would abort the transaction).
     con.register("_bulk_files", meta)
     try:
         params = {"paths": [str(g.path) for g in files]}
         try:
-            con.execute(sql("transcript_bulk_read").format(files=sql("transcript_bulk_text")), params)
-        except duckdb.InvalidInputException:
-            con.execute(sql("transcript_bulk_read").format(files=sql("transcript_bulk_blob")), params)
-    except duckdb.IOException:  # unreadable: each file by the chunked path, which reports it
-        return files
+            return (
+                con.sql(sql("transcript_bulk_read").format(files=sql("transcript_bulk_text")), params=params)
+                .to_arrow_reader()
+                .read_all()
+            )
+        except duckdb.InvalidInputException:  # a file that is not UTF-8
+            return (
+                con.sql(sql("transcript_bulk_read").format(files=sql("transcript_bulk_blob")), params=params)
+                .to_arrow_reader()
+                .read_all()
+            )
+    except duckdb.IOException:
+        return None
     finally:
         con.unregister("_bulk_files")
+
+
+def _bulk_store(
+    con: duckdb.DuckDBPyConnection,
+    files: list[_GroupFile],
+    raw: pa.Table | None,
+    opts: IngestOptions,
+    advance: ProgressFn | None,
+) -> list[_GroupFile]:
+    """Store files new to the store (offset 0) in one transaction from their bulk read ``raw``
+    (:func:`_bulk_read`): redaction in Python of only the files that may hold a credential, lines split in SQL,
+    the normaliser once. Offsets, line counts, pending tails, quarantine and summaries come out as the chunked path
+    gives them. Returns the files left for the chunked path (not UTF-8, NUL bytes, gone), in order."""
+    if raw is None:
+        return files
+    by_id = {g.src.source_id: g for g in files if g.src}
+    left: list[int] = []
+    read: dict[int, tuple[int, int]] = {}  # source id -> lines, bytes read
+
+    # The texts are let go once the lines are split (the next batch is being read meanwhile).
+    texts: list[pa.Table | None] = [raw]
+    del raw
+
+    def release() -> None:
+        con.unregister("_bulk_raw")
+        texts[0] = None
 
     def work() -> dict[int, tuple[int, int, int, int]]:
         left.clear()
         read.clear()
         for g in files:
             g.summary.pending_tail = False
-        out = _bulk_store_tx(con, by_id, opts, left, read)
-        return out
+        if texts[0] is None:  # a retry (more memory) after the texts were let go: read them again
+            reader = cursor(con)  # not in this transaction: a read error would abort it
+            try:
+                texts[0] = _bulk_read(reader, files)
+            finally:
+                reader.close()
+            if texts[0] is None:
+                left.extend(by_id)
+                return {}
+        con.register("_bulk_raw", texts[0])
+        return _bulk_store_tx(con, by_id, opts, left, read, release)
 
     try:
         counts = _transaction(con, work)
     finally:
-        for t in ("_bulk_raw", "_bulk_lines", "_bulk_ends", "_bulk_orig_len", "_bulk_keep", "_grp_offsets"):
+        if texts[0] is not None:
+            release()
+        for t in ("_bulk_lines", "_bulk_ends", "_bulk_orig_len", "_bulk_keep", "_grp_offsets"):
             con.execute(f"drop table if exists {t}")
-        con.execute("drop view if exists batch")
+        for v in ("batch", "_bulk_text"):
+            con.execute(f"drop view if exists {v}")
+        for r in ("_bulk_clean", "_bulk_bad"):
+            try:
+                con.unregister(r)
+            except duckdb.Error:
+                pass
     out = []
     for g in files:
         assert g.src is not None
@@ -1297,8 +1368,10 @@ def _bulk_store_tx(
     opts: IngestOptions,
     left: list[int],
     read: dict[int, tuple[int, int]],
+    release: Callable[[], None],
 ) -> dict[int, tuple[int, int, int, int]]:
-    """The work of :func:`_bulk_store` after the read (temp table ``_bulk_raw``), in its transaction."""
+    """The work of :func:`_bulk_store` on the read (relation ``_bulk_raw``), in its transaction. ``release``
+    lets the read go once the lines are split."""
     found = {int(r[0]) for r in con.execute("select source_id from _bulk_raw").fetchall()}
     bad = {
         int(r[0])
@@ -1322,31 +1395,30 @@ def _bulk_store_tx(
         if clean_texts[sid] != text:
             orig[sid] = text
     left.extend(sid for sid in by_id if sid not in found or sid in bad)
-    if bad:
-        con.execute("delete from _bulk_raw where source_id in (select unnest($ids))", {"ids": sorted(bad)})
     # Quarantine offsets count the bytes as read: keep each redacted file's line lengths, not its text.
     con.execute(
         "create or replace temp table _bulk_orig_len as select unnest($sid)::bigint as source_id, "
         "unnest($line_no)::bigint as line_no, unnest($nbytes)::bigint as nbytes",
         _line_lengths(orig),
     )
-    if clean_texts:
-        con.register(
-            "_bulk_clean",
-            pa.table(
-                {
-                    "source_id": pa.array(list(clean_texts), pa.int64()),
-                    "text": pa.array(list(clean_texts.values()), pa.large_string()),
-                }
-            ),
-        )
-        try:
-            con.execute(
-                "update _bulk_raw set text = c.text from _bulk_clean c where _bulk_raw.source_id = c.source_id"
-            )
-        finally:
-            con.unregister("_bulk_clean")
+    con.register(
+        "_bulk_clean",
+        pa.table(
+            {
+                "source_id": pa.array(list(clean_texts), pa.int64()),
+                "text": pa.array(list(clean_texts.values()), pa.large_string()),
+            }
+        ),
+    )
+    con.register("_bulk_bad", pa.table({"source_id": pa.array(sorted(bad), pa.int64())}))
+    # The files' texts as stored: redacted where needed, without the files left for the chunked path.
+    con.execute(
+        "create or replace temp view _bulk_text as select r.source_id, r.pos, r.path, r.nbytes, "
+        "coalesce(c.text, r.text) as text from _bulk_raw r left join _bulk_clean c using (source_id) "
+        "where r.source_id not in (select source_id from _bulk_bad)"
+    )
     con.execute(sql("transcript_bulk_lines"))
+    release()
     rows = con.execute(
         "select source_id, pos, nbytes, n_parts, strlen(tail), case when tail <> '' then tail end "
         "from _bulk_ends order by pos"

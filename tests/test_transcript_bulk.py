@@ -5,9 +5,11 @@ from the stored offsets. Each case is checked exactly, and against the chunked p
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from analyzer import connect, ingest_paths
@@ -269,3 +271,72 @@ def test_bulk_read_keeps_no_credential_in_a_table(tmp_path: Path, monkeypatch: p
     assert cwd["s-1"].startswith("/work/bulk x-api-key: [REDACTED:anthropic-api:")
     for t in TABLES:
         assert SECRET not in str(_table_all(db, t))
+
+
+def test_next_batch_is_read_while_one_is_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With batches of one file, the read of the next batch runs (on its own connection and thread) while the
+    current batch is stored; the tables equal those of the chunked path."""
+    root = tmp_path / "claude"
+    p = root / "projects" / "-work-bulk"
+    p.mkdir(parents=True)
+    for i in range(4):
+        (p / f"{i}.jsonl").write_text(_line(2 * i, f"s-{i}") + "\n" + _line(2 * i + 1, f"s-{i}") + "\n")
+    started: dict[str, threading.Event] = {f"{i}.jsonl": threading.Event() for i in range(4)}
+    overlapped: list[bool] = []
+    real_read, real_store = ingest_mod._bulk_read, ingest_mod._bulk_store_tx
+
+    def read(con: Any, files: list[Any]) -> Any:
+        assert threading.current_thread() is not threading.main_thread()
+        started[files[0].path.name].set()
+        return real_read(con, files)
+
+    def store(con: Any, by_id: dict[int, Any], *args: Any) -> Any:
+        name = next(iter(by_id.values())).path.name
+        after = f"{int(name.split('.')[0]) + 1}.jsonl"
+        if after in started:  # the next file's read started before this store ends (bounded wait)
+            overlapped.append(started[after].wait(timeout=10))
+        return real_store(con, by_id, *args)
+
+    monkeypatch.setattr(ingest_mod, "_bulk_read", read)
+    monkeypatch.setattr(ingest_mod, "_bulk_store_tx", store)
+    monkeypatch.setattr(ingest_mod, "BULK_BYTES", 1)  # one file per batch
+    bulk = _ingest(tmp_path / "bulk.duckdb", root)
+    assert overlapped == [True, True, True]
+    monkeypatch.setattr(ingest_mod, "BULK_BYTES", 0)
+    chunked = _ingest(tmp_path / "chunked.duckdb", root)
+    assert bulk == chunked
+    assert {k: v["rows_added"] for k, v in bulk.items()} == {f"{i}.jsonl": 2 for i in range(4)}
+    assert _tables(tmp_path / "bulk.duckdb") == _tables(tmp_path / "chunked.duckdb")
+
+
+def test_retry_with_more_memory_reads_the_files_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The texts of a batch are let go once its lines are split; when the store then runs out of memory and is
+    retried with a larger cap, the files are read again and the outcome is that of a store that never failed."""
+    root = tmp_path / "claude"
+    _folder(root)
+    reads: list[int] = []
+    failures: list[str] = []
+    real_read, real_batch = ingest_mod._bulk_read, ingest_mod.claude_code.store_transcript_batch
+
+    def read(con: Any, files: list[Any]) -> Any:
+        reads.append(len(files))
+        return real_read(con, files)
+
+    def batch(con: Any, *args: Any, **kw: Any) -> Any:
+        if not failures:
+            failures.append("raised")
+            raise duckdb.OutOfMemoryException("Out of Memory Error: test")
+        return real_batch(con, *args, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(ingest_mod, "_bulk_read", read)
+        m.setattr(ingest_mod.claude_code, "store_transcript_batch", batch)
+        retried = _ingest(tmp_path / "retried.duckdb", root)
+    assert failures == ["raised"]
+    assert reads == [7, 7]  # the first read, then again for the retry
+    plain = _ingest(tmp_path / "plain.duckdb", root)
+    assert retried == plain
+    assert _tables(tmp_path / "retried.duckdb") == _tables(tmp_path / "plain.duckdb")
+    assert _q(tmp_path / "retried.duckdb", "select count(*) from transcript_entries") == [(10,)]
