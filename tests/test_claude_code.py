@@ -322,6 +322,53 @@ def test_transcript_is_detected_and_lines_follow_ccusage_rules(tmp_path: Path) -
     con.close()
 
 
+NULL_KEYS = (
+    "id cwd model speed costUSD version sessionId requestId isApiErrorMessage input_tokens output_tokens "
+    "cache_read_input_tokens cache_creation_input_tokens"
+).split()
+
+
+def test_a_listed_key_written_as_null_skips_the_line_and_nothing_else_does(tmp_path: Path) -> None:
+    """ccusage skips a line holding one of its schema's keys as null (at any depth, as the normaliser's regex
+    reads it). The normaliser tests the reversed line first; a mark that joins a quote into one grapheme must not
+    change the answer: such keys are other keys, and their lines count."""
+    cc = tmp_path / "cc"
+    write_transcripts(cc, [entry(1, 0, session=S1)])
+    path = cc / "projects" / "-work-alpha" / f"{S1}.jsonl"
+    base = json.loads(path.read_text().splitlines()[1])  # the assistant line
+    lines = []
+    for n, key in enumerate(NULL_KEYS, start=200):
+        row = (
+            dict(base, uuid=f"u-{n}", **{key: None})
+            if key not in ("id", "model")
+            else dict(base, uuid=f"u-{n}")
+        )
+        row["message"] = dict(base["message"], id=f"msg_{n}")
+        if key in ("id", "model"):
+            row["message"]["content"] = [{"type": "tool_use", key: None}]
+        lines.append(json.dumps(row, separators=(",", ":")))
+    for n, key in enumerate(("\u0903requestId", "requestId\u0903", "\u0600id", "cwd\u0301"), start=300):
+        row = dict(base, uuid=f"u-{n}")
+        row["message"] = dict(base["message"], id=f"msg_{n}")
+        row[json.loads(f'"{key}"')] = None
+        lines.append(json.dumps(row, separators=(",", ":"), ensure_ascii=False))
+    path.write_text(path.read_text() + "\n".join(lines) + "\n")
+    con = connect(tmp_path / "s.duckdb")
+    s = ingest_file(con, path)
+    # the user line has no usage: skipped too
+    assert (s.rows_added, s.skipped, s.lines) == (1 + 4, 1 + len(NULL_KEYS), 2 + len(NULL_KEYS) + 4)
+    assert [
+        r[0] for r in con.execute("select message_id from transcript_entries order by all").fetchall()
+    ] == [
+        "msg_0001",
+        "msg_300",
+        "msg_301",
+        "msg_302",
+        "msg_303",
+    ]
+    con.close()
+
+
 def test_usage_limit_message_gives_official_reset(tmp_path: Path) -> None:
     cc = tmp_path / "cc"
     write_transcripts(cc, [entry(1, 0, session=S1)])

@@ -30,8 +30,18 @@ parsed as (
                     "speed": "VARCHAR",
                     "cache_creation": {"ephemeral_5m_input_tokens": "BIGINT", "ephemeral_1h_input_tokens": "BIGINT"}}}
         }')) as j,
-        regexp_matches(line, '"(id|cwd|model|speed|costUSD|version|sessionId|requestId|isApiErrorMessage|'
-            || 'input_tokens|output_tokens|cache_read_input_tokens|cache_creation_input_tokens)":null') as _null_key,
+        -- The forward test alone cost a quarter of this statement: RE2 stops at every '"' of the line. Reversed,
+        -- the pattern starts with the rarer 'llun:"' (3x faster), but reverse() keeps grapheme clusters whole, so
+        -- it can differ where a mark joins a quote; in a line that parses as JSON (the only lines that read
+        -- _null_key) the bytes around a match are plain ASCII, so it holds whenever the forward test does, and
+        -- the forward test then decides (a CASE runs it on those lines only).
+        case
+            when regexp_matches(reverse(line), 'llun:"(?:di|dwc|ledom|deeps|DSUtsoc|noisrev|dInoisses|dItseuqer|'
+                || 'egasseMrorrEipAsi|snekot_tupni|snekot_tuptuo|snekot_tupni_daer_ehcac|snekot_tupni_noitaerc_ehcac)"')
+            then regexp_matches(line, '"(id|cwd|model|speed|costUSD|version|sessionId|requestId|isApiErrorMessage|'
+                || 'input_tokens|output_tokens|cache_read_input_tokens|cache_creation_input_tokens)":null')
+            else false
+        end as _null_key,
         regexp_extract(line, 'usage limit reached\|([0-9]{9,11})', 1) as _reset_epoch
     from candidates
 ),
