@@ -992,22 +992,30 @@ def ingest_files(
     """Ingest files in order, like ``ingest_file`` on each, but runs of small plain transcript files share
     transactions and normaliser calls (a Claude Code folder holds thousands of small session files)."""
     opts = opts or IngestOptions()
+    files = list(files)
+    early = None
+    if BULK_BYTES and files and not con.execute("select 1 from sources limit 1").fetchall():
+        early = _EarlyRead(con, files)  # a first ingest: the first batch is read meanwhile
     summaries: list[SourceSummary] = []
     run: list[_GroupFile] = []
-    for f in files:
-        g = _small_transcript(f, opts)
-        if g is not None:
-            run.append(g)
-            if len(run) >= GROUP_LOOKUP_FILES:
-                summaries.extend(_ingest_transcript_run(con, run, opts))
+    try:
+        for f in files:
+            g = _small_transcript(f, opts)
+            if g is not None:
+                run.append(g)
+                if len(run) >= GROUP_LOOKUP_FILES:
+                    summaries.extend(_ingest_transcript_run(con, run, opts, early))
+                    run = []
+                continue
+            if run:
+                summaries.extend(_ingest_transcript_run(con, run, opts, early))
                 run = []
-            continue
+            summaries.append(ingest_file(con, f, opts))
         if run:
-            summaries.extend(_ingest_transcript_run(con, run, opts))
-            run = []
-        summaries.append(ingest_file(con, f, opts))
-    if run:
-        summaries.extend(_ingest_transcript_run(con, run, opts))
+            summaries.extend(_ingest_transcript_run(con, run, opts, early))
+    finally:
+        if early is not None:
+            early.close()
     return summaries
 
 
@@ -1064,7 +1072,10 @@ class _Heads:
 
 
 def _ingest_transcript_run(
-    con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: IngestOptions
+    con: duckdb.DuckDBPyConnection,
+    run: list[_GroupFile],
+    opts: IngestOptions,
+    early: _EarlyRead | None = None,
 ) -> list[SourceSummary]:
     """Match each file of ``run`` to its stored source, as ingest_file does, then store their new lines in
     batches of GROUP_BYTES. A file whose matching could depend on an earlier file of the run (same first bytes)
@@ -1103,7 +1114,7 @@ def _ingest_transcript_run(
             g.src = src
             end += 1
         _register_sources(con, new)
-        _store_run(con, run[start:end], opts)
+        _store_run(con, run[start:end], opts, early)
         start = end
     _merge_pending_now(con)
     if opts.merge_transcripts:
@@ -1142,10 +1153,16 @@ def _register_sources(con: duckdb.DuckDBPyConnection, new: list[_GroupFile]) -> 
         g.src = _Source(sid, 0, 0, 0, _sha(g.head), len(g.head), True)
 
 
-def _store_run(con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: IngestOptions) -> None:
+def _store_run(
+    con: duckdb.DuckDBPyConnection,
+    run: list[_GroupFile],
+    opts: IngestOptions,
+    early: _EarlyRead | None = None,
+) -> None:
     """Read the new complete lines of each file (a partial last line waits) and store them in batches. Runs of
     files new to the store go to DuckDB whole (:func:`_bulk_store`); the others are read here in chunks. The
-    next bulk batch is read on a second connection while the current one is stored."""
+    next bulk batch is read on a second connection while the current one is stored; the first may have been read
+    already (``early``)."""
     fmt = Format(TRANSCRIPT, LINES)
     advance = None
     if opts.progress and len(run) > 1:
@@ -1215,11 +1232,11 @@ def _store_run(con: duckdb.DuckDBPyConnection, run: list[_GroupFile], opts: Inge
                         _store_batch(con, batch, advance)
                         batch, size = [], 0
                     if i not in reads:
-                        reads[i] = pool.submit(_bulk_read, reader, item)
+                        reads[i] = (early and early.take(item)) or pool.submit(_read_files, reader, item)
                     # At most two batches read at a time: this one and the next, read while this one is stored.
                     following = next((j for j in bulks if j > i), None)
                     if following is not None:
-                        reads[following] = pool.submit(_bulk_read, reader, bulks[following])
+                        reads[following] = pool.submit(_read_files, reader, bulks[following])
                     for g in _bulk_store(con, item, reads.pop(i).result(), opts, advance):
                         add(g)  # files DuckDB cannot take whole: chunked path
         finally:
@@ -1236,22 +1253,23 @@ BULK_BYTES = 256 << 20
 _GLOB_CHARS = frozenset("*?[{\\")  # read_blob would expand such a path as a pattern: chunked path
 
 
-def _bulk_read(con: duckdb.DuckDBPyConnection, files: list[_GroupFile]) -> pa.Table | None:
+def _bulk_read(con: duckdb.DuckDBPyConnection, paths: list[str], sizes: list[int]) -> pa.Table | None:
     """Read files new to the store with DuckDB (transcript_bulk_read.sql) on ``con``, a connection of their own
-    (this runs in a worker thread): one row per file read, with no text for a file that may hold a credential.
-    None when a file could not be read at all (each file then goes by the chunked path, which reports it). Never
-    inside a transaction: read_text fails the whole statement on a file that is not UTF-8, which would abort it."""
+    (this runs in a worker thread), each cut at its size: one row per file read, with no text for a file that may
+    hold a credential, and its position in ``paths`` as source_id until :func:`_with_source_ids`. None when a file
+    could not be read at all (each file then goes by the chunked path, which reports it). Never inside a
+    transaction: read_text fails the whole statement on a file that is not UTF-8, which would abort it."""
     meta = pa.table(
         {
-            "source_id": pa.array([g.src.source_id for g in files if g.src], pa.int64()),
-            "pos": pa.array(range(len(files)), pa.int64()),
-            "path": pa.array([str(g.path) for g in files], pa.string()),
-            "size": pa.array([g.st.st_size for g in files], pa.int64()),
+            "source_id": pa.array(range(len(paths)), pa.int64()),
+            "pos": pa.array(range(len(paths)), pa.int64()),
+            "path": pa.array(paths, pa.string()),
+            "size": pa.array(sizes, pa.int64()),
         }
     )
     con.register("_bulk_files", meta)
     try:
-        params = {"paths": [str(g.path) for g in files]}
+        params = {"paths": paths}
         try:
             return (
                 con.sql(sql("transcript_bulk_read").format(files=sql("transcript_bulk_text")), params=params)
@@ -1270,6 +1288,67 @@ def _bulk_read(con: duckdb.DuckDBPyConnection, files: list[_GroupFile]) -> pa.Ta
         con.unregister("_bulk_files")
 
 
+def _read_files(con: duckdb.DuckDBPyConnection, files: list[_GroupFile]) -> pa.Table | None:
+    return _bulk_read(con, [str(g.path) for g in files], [g.st.st_size for g in files])
+
+
+def _with_source_ids(raw: pa.Table, files: list[_GroupFile]) -> pa.Table:
+    """The read of ``files`` (:func:`_bulk_read`) with their source ids in place of their positions."""
+    ids = pa.array([g.src.source_id if g.src else -1 for g in files], pa.int64())
+    return raw.set_column(raw.schema.get_field_index("source_id"), "source_id", ids.take(raw.column("pos")))
+
+
+#: the least a first bulk batch must hold to be read early (:class:`_EarlyRead`)
+EARLY_READ_MIN_BYTES = 16 << 20
+
+
+class _EarlyRead:
+    """The first bulk batch of a first ingest (no source stored yet), read while the files are still being looked
+    at: the files in walk order up to BULK_BYTES, as :func:`_store_run` would batch them if all are transcripts
+    new to the store. It is used only for a batch of exactly those files at those sizes."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
+        self.key: list[tuple[str, int]] = []
+        total = 0
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                break
+            if (
+                not stat.S_ISREG(st.st_mode)
+                or st.st_size >= GROUP_FILE_BYTES
+                or _GLOB_CHARS & set(str(f))
+                or (self.key and total + st.st_size > BULK_BYTES)
+            ):
+                break
+            self.key.append((str(f), st.st_size))
+            total += st.st_size
+        self.result: Future[pa.Table | None] | None = None
+        self._reader: duckdb.DuckDBPyConnection | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        if total < EARLY_READ_MIN_BYTES:  # a read that takes milliseconds: not worth a thread
+            return
+        self._reader = cursor(con)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ccstats-early-read")
+        paths, sizes = [k[0] for k in self.key], [k[1] for k in self.key]
+        self.result = self._pool.submit(_bulk_read, self._reader, paths, sizes)
+
+    def take(self, files: list[_GroupFile]) -> Future[pa.Table | None] | None:
+        """The read, if it is of exactly ``files``; asked once (a later batch never matches)."""
+        result, self.result = self.result, None
+        if result is not None and self.key == [(str(g.path), g.st.st_size) for g in files]:
+            return result
+        return None
+
+    def close(self) -> None:
+        self.result = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if self._reader is not None:
+            self._reader.close()
+
+
 def _bulk_store(
     con: duckdb.DuckDBPyConnection,
     files: list[_GroupFile],
@@ -1283,6 +1362,7 @@ def _bulk_store(
     gives them. Returns the files left for the chunked path (not UTF-8, NUL bytes, gone), in order."""
     if raw is None:
         return files
+    raw = _with_source_ids(raw, files)
     by_id = {g.src.source_id: g for g in files if g.src}
     left: list[int] = []
     read: dict[int, tuple[int, int]] = {}  # source id -> lines, bytes read
@@ -1303,12 +1383,13 @@ def _bulk_store(
         if texts[0] is None:  # a retry (more memory) after the texts were let go: read them again
             reader = cursor(con)  # not in this transaction: a read error would abort it
             try:
-                texts[0] = _bulk_read(reader, files)
+                again = _read_files(reader, files)
             finally:
                 reader.close()
-            if texts[0] is None:
+            if again is None:
                 left.extend(by_id)
                 return {}
+            texts[0] = _with_source_ids(again, files)
         con.register("_bulk_raw", texts[0])
         return _bulk_store_tx(con, by_id, opts, left, read, release)
 

@@ -285,10 +285,10 @@ def test_next_batch_is_read_while_one_is_stored(tmp_path: Path, monkeypatch: pyt
     overlapped: list[bool] = []
     real_read, real_store = ingest_mod._bulk_read, ingest_mod._bulk_store_tx
 
-    def read(con: Any, files: list[Any]) -> Any:
+    def read(con: Any, paths: list[str], sizes: list[int]) -> Any:
         assert threading.current_thread() is not threading.main_thread()
-        started[files[0].path.name].set()
-        return real_read(con, files)
+        started[Path(paths[0]).name].set()
+        return real_read(con, paths, sizes)
 
     def store(con: Any, by_id: dict[int, Any], *args: Any) -> Any:
         name = next(iter(by_id.values())).path.name
@@ -320,9 +320,9 @@ def test_retry_with_more_memory_reads_the_files_again(
     failures: list[str] = []
     real_read, real_batch = ingest_mod._bulk_read, ingest_mod.claude_code.store_transcript_batch
 
-    def read(con: Any, files: list[Any]) -> Any:
-        reads.append(len(files))
-        return real_read(con, files)
+    def read(con: Any, paths: list[str], sizes: list[int]) -> Any:
+        reads.append(len(paths))
+        return real_read(con, paths, sizes)
 
     def batch(con: Any, *args: Any, **kw: Any) -> Any:
         if not failures:
@@ -340,3 +340,41 @@ def test_retry_with_more_memory_reads_the_files_again(
     assert retried == plain
     assert _tables(tmp_path / "retried.duckdb") == _tables(tmp_path / "plain.duckdb")
     assert _q(tmp_path / "retried.duckdb", "select count(*) from transcript_entries") == [(10,)]
+
+
+def test_first_batch_read_early_only_when_it_is_that_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a first ingest the first batch is read while the files are looked at (_EarlyRead), and used when the
+    batch is exactly those files; when it is not (here a LiteLLM log comes first), the batch is read again. Both
+    give the tables of the chunked path."""
+    root = tmp_path / "claude"
+    p = root / "projects" / "-work-bulk"
+    p.mkdir(parents=True)
+    for i in range(3):
+        (p / f"{i}.jsonl").write_text(_line(2 * i, f"s-{i}") + "\n" + _line(2 * i + 1, f"s-{i}") + "\n")
+    reads: list[list[str]] = []
+    real_read = ingest_mod._bulk_read
+
+    def read(con: Any, paths: list[str], sizes: list[int]) -> Any:
+        reads.append([Path(x).name for x in paths])
+        return real_read(con, paths, sizes)
+
+    monkeypatch.setattr(ingest_mod, "_bulk_read", read)
+    monkeypatch.setattr(ingest_mod, "EARLY_READ_MIN_BYTES", 1)
+    early = _ingest(tmp_path / "early.duckdb", root)
+    assert reads == [["0.jsonl", "1.jsonl", "2.jsonl"]]  # the early read, used
+    monkeypatch.setattr(ingest_mod, "BULK_BYTES", 0)
+    chunked = _ingest(tmp_path / "chunked.duckdb", root)
+    assert early == chunked
+    assert _tables(tmp_path / "early.duckdb") == _tables(tmp_path / "chunked.duckdb")
+
+    # a spend log first in the walk: the early read is of it and the transcripts, the batch of the transcripts only
+    (p / "0-spend.jsonl").write_text(json.dumps({"request_id": "r1", "call_type": "acompletion"}) + "\n")
+    monkeypatch.setattr(ingest_mod, "BULK_BYTES", 256 << 20)
+    reads.clear()
+    mixed = _ingest(tmp_path / "mixed.duckdb", root)
+    assert reads[0][0] == "0-spend.jsonl" and reads[1:] == [["0.jsonl", "1.jsonl", "2.jsonl"]]
+    assert {k: v["rows_added"] for k, v in mixed.items() if k != "0-spend.jsonl"} == {
+        f"{i}.jsonl": 2 for i in range(3)
+    }
