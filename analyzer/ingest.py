@@ -1010,6 +1010,9 @@ def ingest_files(
             if run:
                 summaries.extend(_ingest_transcript_run(con, run, opts, early))
                 run = []
+            if early is not None:  # another kind of file first: the early read is not the first batch
+                early.close()
+                early = None
             summaries.append(ingest_file(con, f, opts))
         if run:
             summaries.extend(_ingest_transcript_run(con, run, opts, early))
