@@ -34,6 +34,7 @@ _SCOPE_TABLES = (
     "_fb_calls",
     "_fb_hop_calls",
     "_fb_sessions",
+    "_fb_flagged",
     "_fb_sess_scope",
 )
 
@@ -168,7 +169,9 @@ def refresh_fallback_events(con: duckdb.DuckDBPyConnection, *, full: bool = Fals
         ]
         params["orphans"] = n_req < seen + fresh  # some stored requests were deleted (or replaced)
     else:
-        params["orphans"] = True
+        params["orphans"] = (
+            False  # everything stored is deleted below, so no stored row can have lost its request
+        )
     con.execute("begin transaction")
     try:
         if wm is None:

@@ -12,9 +12,12 @@ from pathlib import Path
 from analyzer import synth
 from analyzer.db import connect
 from analyzer.fallbacks import refresh_fallback_events
-from analyzer.ingest import IngestOptions, after_ingest, ingest_file
+from analyzer.ingest import IngestOptions, after_ingest, ingest_file, ingest_paths
+from tests.support.ccusage import write_transcripts
+from tests.support.rows import OPUS, SONNET, at, call_id, spend_row, write_jsonl
 
 N, SEED = 1500, 5
+QUOTA = '{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your rate limit."}}'
 
 
 def _pieces(path: Path, k: int, rng: random.Random) -> list[bytes]:
@@ -88,3 +91,40 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path: Path) -> None:
     stored, fresh = _failed(con)
     assert stored == fresh
     assert len(fresh) > 50  # failed requests and hops of several kinds
+
+
+def test_a_model_switch_ended_by_a_later_transcript_only_request(tmp_path: Path) -> None:
+    """LiteLLM logs Opus, then a quota 429 on Opus, in a Claude Code session; a later ingest adds a Sonnet request
+    of that session seen only in its transcript (sent direct). The refresh after that ingest finds the switch on
+    the new successful transcript-only row, which itself can give no LiteLLM kind and no failed row: it is left out
+    of the refresh's request scope, not out of its sessions."""
+    session = "5f0c6f2e-0000-4000-8000-00000000000a"
+    spend = write_jsonl(
+        tmp_path / "spend_logs.jsonl",
+        [
+            spend_row(request_id="msg_a0", start=0, model_group=OPUS, session_id=session,
+                      litellm_call_id=call_id("a0")),
+            spend_row(request_id="msg_a1", start=10, model_group=OPUS, session_id=session, status="failure",
+                      litellm_call_id=call_id("a1"), error_code="429", error_class="RateLimitError",
+                      error_message=QUOTA),
+        ],
+    )  # fmt: skip
+    con = connect(tmp_path / "store.duckdb")
+    ingest_paths(con, [str(spend)])
+    assert _events(con) == []
+    cc = tmp_path / "claude"
+    write_transcripts(
+        cc,
+        [{"timestamp": at(30), "session_id": session, "project": "-work-alpha", "message_id": "msg_cc_b",
+          "request_id": "req_cc_b", "model": SONNET, "input_tokens": 12, "output_tokens": 40,
+          "cache_creation_tokens": 0, "cache_read_tokens": 0}],
+    )  # fmt: skip
+    ingest_paths(con, [str(cc)])
+    assert con.sql("select origin, status from request_log where request_id = 'msg_cc_b'").fetchall() == [
+        ("claude_code", "success")
+    ]
+    assert [(e[0], e[2], e[3], e[4]) for e in _events(con)] == [("msg_cc_b", "cc_model_switch", OPUS, SONNET)]
+    incremental = _events(con)
+    refresh_fallback_events(con, full=True)
+    assert _events(con) == incremental
+    con.close()

@@ -1,23 +1,12 @@
--- Claude Code kinds (cc_overload_chain, cc_model_switch) for every session in temp table _fb_sessions, from the
--- session's requests in _fb_sess_scope (fallbacks_scope.sql), into fallback_cc_events. Rules: views_fallbacks.sql.
+-- Claude Code kinds (cc_overload_chain, cc_model_switch) for every session in temp table _fb_sessions, into
+-- fallback_cc_events, from the requests in _fb_sess_scope (fallbacks_scope.sql): those of the sessions with a row
+-- either rule starts from, the only ones that can give an event. Rules: views_fallbacks.sql.
 -- The model of a request is model_requested (what the client asked for); haiku is never a source or target.
 delete from fallback_cc_events
 where session_id in (select session_id from _fb_sessions);
 
 insert into fallback_cc_events by name
--- Only sessions with a row either rule starts from: an overload failure (overload_out) or a limit signal (signals
--- below; this condition covers each of its cases). The others give no event, and skipping them spares the windows
--- over every request: 2.6 s of a cold ingest of 1M transcript entries.
-with flagged as (
-    select distinct session_id
-    from _fb_sess_scope
-    where (status <> 'success'
-           and (error_code in ('529', '429') or error_message ilike '%overloaded%'
-                or error_message ilike '%rate_limit_error%'))
-       or rl_unified_status = 'rejected' or rl_5h_status = 'rejected'
-       or rl_representative_claim ilike '%opus%' or rl_fallback_percentage is not null
-),
-req as (
+with req as (
     select
         r.*,
         case
@@ -28,7 +17,6 @@ req as (
         end as family,
         coalesce(r.model_requested, r.model_group, r.model) as asked
     from _fb_sess_scope r
-    where r.session_id in (select session_id from flagged)
 ),
 main as (
     select
