@@ -217,16 +217,17 @@ def test_reingest_and_appended_copy_change_nothing_twice(tmp_path: Path) -> None
     con.close()
 
 
-def _edge_corpus(cc: Path) -> None:
+def _edge_corpus(cc: Path, *, shared_message_id: bool = True) -> None:
     """The mixed scenario's transcripts plus what decides a transcript-only row's id and fields: one message id
-    under two request ids (ccusage counts both), a line without a message id (keyed by its uuid) and a usage-limit
-    error line."""
+    under two request ids (ccusage counts both; without ``shared_message_id`` only the first), a line without a
+    message id (keyed by its uuid) and a usage-limit error line."""
+    second = entry(20, 4001, session=S2, project="-work-beta", request_id="req_0020b", output_tokens=7)
     write_transcripts(
         cc,
         [
             *_transcript_entries(),
             entry(20, 4000, session=S2, project="-work-beta", request_id="req_0020a"),
-            entry(20, 4001, session=S2, project="-work-beta", request_id="req_0020b", output_tokens=7),
+            *([second] if shared_message_id else []),
         ],
     )
     usage = {
@@ -248,22 +249,32 @@ def _edge_corpus(cc: Path) -> None:
         f.writelines(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
 
 
+@pytest.mark.parametrize("shared_message_id", [True, False])
 def test_rows_written_with_the_entries_equal_the_merges(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_message_id: bool
 ) -> None:
     """A cold ingest of transcripts alone writes the transcript-only rows in the entries' own transaction
-    (claude_code._direct_ok); the rows are those the merge writes, before and after LiteLLM rows arrive."""
+    (claude_code._direct_ok); the rows are those the merge writes, before and after LiteLLM rows arrive. With a
+    message id under two request ids, and without (then no first entry key is looked up)."""
     from analyzer.sources import claude_code
 
     cc = tmp_path / "claude"
-    _edge_corpus(cc)
+    _edge_corpus(cc, shared_message_id=shared_message_id)
     spend = write_jsonl(tmp_path / "spend_logs.jsonl", _litellm_rows())
     real = claude_code._direct_ok
     answers: list[bool] = []
+    real_rows_sql = claude_code._direct_rows_sql
+    lookups: list[bool] = []
 
     def watched(con: Any) -> bool:
         answers.append(real(con))
         return answers[-1]
+
+    def rows_sql(*, shared_ids: bool) -> str:
+        lookups.append(shared_ids)
+        return real_rows_sql(shared_ids=shared_ids)
+
+    monkeypatch.setattr(claude_code, "_direct_rows_sql", rows_sql)
 
     tables: dict[str, list[list[tuple[Any, ...]]]] = {}
     for mode in ("direct", "merge"):
@@ -280,13 +291,15 @@ def test_rows_written_with_the_entries_equal_the_merges(
             )
         con.close()
     assert answers == [True]  # one batch, written directly
+    assert lookups == [shared_message_id]
     assert tables["direct"] == tables["merge"]
     cold, _, mixed, _ = tables["direct"]
-    # 9 transcript lines of the scenario give 7 entries, + 2 under msg_0020, + no-id + limit
-    assert len(cold) == 11 and len(mixed) == 11 + 3  # + LiteLLM-only n=7, 8, 10
+    # 9 transcript lines of the scenario give 7 entries, + 2 (or 1) under msg_0020, + no-id + limit
+    n = 11 if shared_message_id else 10
+    assert len(cold) == n and len(mixed) == n + 3  # + LiteLLM-only n=7, 8, 10
     ids = {r[0] for r in cold}
     assert {"msg_0020", "uuid:u-no-id", "b2c7a3f0-limit"} <= ids
-    assert f"msg_0020{chr(31)}req_0020b" in ids or f"msg_0020{chr(31)}req_0020a" in ids
+    assert (f"msg_0020{chr(31)}req_0020b" in ids or f"msg_0020{chr(31)}req_0020a" in ids) == shared_message_id
 
 
 def test_transcript_is_detected_and_lines_follow_ccusage_rules(tmp_path: Path) -> None:

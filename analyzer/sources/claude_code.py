@@ -71,6 +71,17 @@ def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
     return int(con.execute(query).fetchall()[0][0])  # type: ignore[index]
 
 
+def _unordered_count(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    """:func:`_count` of an insert whose row order means nothing (every reader of the table orders its rows):
+    without keeping the order DuckDB inserts on all its threads (0.43 s down to 0.34 s for 330k entries)."""
+    keep = con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("set preserve_insertion_order = false")
+    try:
+        return _count(con, query)
+    finally:
+        con.execute(f"set preserve_insertion_order = {bool(keep)}")
+
+
 def store_transcript_batch(con: duckdb.DuckDBPyConnection, fresh: bool | None = None) -> int:
     """Upsert the good rows of the temp table ``norm`` (normalize_transcript output) into transcript_entries and
     record their (session, message id) keys in ``pending_transcripts``; the merge into request_log runs later
@@ -104,11 +115,12 @@ def store_transcript_batch(con: duckdb.DuckDBPyConnection, fresh: bool | None = 
         # No copy stored yet (the common case, and every cold ingest): a plain insert, several times cheaper than
         # the upsert below. DuckDB answers an insert with the number of rows it inserted.
         direct = _direct_ok(con)
-        added = _count(
+        added = _unordered_count(
             con, "insert into transcript_entries by name select * exclude (entry_key) from _cc_new"
         )
         if direct:
-            con.execute(_direct_rows_sql())
+            shared = _count(con, "select count(message_id) - count(distinct message_id) from _cc_new")
+            con.execute(_direct_rows_sql(shared_ids=bool(shared)))
             return added
     else:
         # Some keys are stored (m011 dropped the table's key, so no ON CONFLICT): a stored copy that loses to the
@@ -154,14 +166,21 @@ def _direct_ok(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 @functools.cache
-def _direct_rows_sql() -> str:
+def _direct_rows_sql(*, shared_ids: bool) -> str:
     """The request_log rows of the entries in ``_cc_new`` (see :func:`_direct_ok`), as merge_transcripts.sql
-    writes transcript-only rows: the first entry key of a message id keeps the message id as request_id."""
+    writes transcript-only rows: the first entry key of a message id keeps the message id as request_id.
+    ``shared_ids``: whether some message id has more than one entry in ``_cc_new``; when none has, every entry
+    is its message id's first and the lookup is an empty relation (0.6 s instead of 0.7 s for 330k entries)."""
+    first_keys = (
+        "(select message_id, min(entry_key) as first_key from _cc_new where message_id is not null "
+        "group by message_id)"
+        if shared_ids
+        else "(select null::varchar as message_id, null::varchar as first_key where false)"
+    )
     return (
         "insert into request_log by name select * exclude (_entry_key) from ("
         + sql("transcript_request_rows")
-        + " from _cc_new e left join (select message_id, min(entry_key) as first_key from _cc_new "
-        "where message_id is not null group by message_id) f on f.message_id = e.message_id)"
+        + f" from _cc_new e left join {first_keys} f on f.message_id = e.message_id)"
     )
 
 
