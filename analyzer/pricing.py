@@ -74,6 +74,22 @@ _PROVIDER_HINTS = {
 
 
 @cache
+def load_in_background() -> None:
+    """Import genai-prices (about 0.12 s) on a daemon thread, for a caller about to spend seconds in DuckDB (which
+    lets the thread run): the prices step at the end of an ingest then finds it loaded."""
+    import threading
+
+    def load() -> None:
+        try:
+            import genai_prices  # noqa: F401
+
+            prices_source()
+        except Exception:  # pragma: no cover - the prices step reports a missing or broken package itself
+            pass
+
+    threading.Thread(target=load, name="ccstats-load-prices", daemon=True).start()
+
+
 def prices_source() -> str:
     """``"genai-prices <version>"``: where ``cost_usd`` comes from (label it in outputs)."""
     try:
