@@ -447,3 +447,32 @@ def test_claude_code_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert claude_code_dirs(None) == [tmp_path / "a", tmp_path / "b"]
     assert claude_code_dirs("~/x") == [tmp_path / "x"]
     assert claude_code_paths(str(tmp_path / "x")) == [str(tmp_path / "x")]
+
+
+@pytest.mark.parametrize(
+    "folder",
+    ["projects/-work-alpha", "projects/p\\q", "projects/ü-é", "projects/projects", "xprojects/p",
+     "projects/p/sub", "", "projects", "projects/a b"],
+)  # fmt: skip
+def test_project_is_the_folder_right_under_projects(tmp_path: Path, folder: str) -> None:
+    """The project of an entry is the name of its file's folder when that folder sits in a folder named
+    ``projects`` (as ccusage reads <config>/projects/<project>/<session>.jsonl); else none."""
+    import re
+
+    path = tmp_path / "cfg" / folder / f"{S1}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = {
+        "type": "assistant", "sessionId": S1, "requestId": "req_1", "uuid": "u-1", "version": "2.0.14",
+        "timestamp": "2026-11-27T10:00:00.000Z",
+        "message": {"id": "msg_1", "model": SONNET, "usage": {"input_tokens": 1, "output_tokens": 2}},
+    }  # fmt: skip
+    path.write_text(json.dumps(line, separators=(",", ":")) + "\n")
+    con = connect(tmp_path / "s.duckdb")
+    ingest_file(con, path)
+    match = re.search(r"/projects/([^/]+)/[^/]*$", str(path))
+    expected = match.group(1) if match else None
+    assert con.execute("select project from transcript_entries").fetchall() == [(expected,)]
+    assert expected == (
+        folder.split("/")[-1] if folder.split("/")[:1] == ["projects"] and folder.count("/") == 1 else None
+    )
+    con.close()
