@@ -987,14 +987,18 @@ def _small_transcript(path: Path, opts: IngestOptions) -> _GroupFile | None:
 
 
 def ingest_files(
-    con: duckdb.DuckDBPyConnection, files: Iterable[Path], opts: IngestOptions | None = None
+    con: duckdb.DuckDBPyConnection,
+    files: Iterable[Path],
+    opts: IngestOptions | None = None,
+    *,
+    early: _EarlyRead | None = None,
 ) -> list[SourceSummary]:
     """Ingest files in order, like ``ingest_file`` on each, but runs of small plain transcript files share
-    transactions and normaliser calls (a Claude Code folder holds thousands of small session files)."""
+    transactions and normaliser calls (a Claude Code folder holds thousands of small session files). ``early``:
+    the read of :func:`start_early_read` for these files, begun before the store was opened (closed here)."""
     opts = opts or IngestOptions()
     files = list(files)
-    early = None
-    if BULK_BYTES and files and not con.execute("select 1 from sources limit 1").fetchall():
+    if early is None and BULK_BYTES and files and not con.execute("select 1 from sources limit 1").fetchall():
         early = _EarlyRead(con, files)  # a first ingest: the first batch is read meanwhile
     summaries: list[SourceSummary] = []
     run: list[_GroupFile] = []
@@ -1310,7 +1314,7 @@ class _EarlyRead:
     at: the files in walk order up to BULK_BYTES, as :func:`_store_run` would batch them if all are transcripts
     new to the store. It is used only for a batch of exactly those files at those sizes."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection | None, files: list[Path]) -> None:
         self.key: list[tuple[str, int]] = []
         total = 0
         for f in files:
@@ -1332,7 +1336,8 @@ class _EarlyRead:
         self._pool: ThreadPoolExecutor | None = None
         if total < EARLY_READ_MIN_BYTES:  # a read that takes milliseconds: not worth a thread
             return
-        self._reader = cursor(con)
+        # no store yet (start_early_read): an in-memory DuckDB of its own reads the files
+        self._reader = cursor(con) if con is not None else duckdb.connect()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ccstats-early-read")
         paths, sizes = [k[0] for k in self.key], [k[1] for k in self.key]
         self.result = self._pool.submit(_bulk_read, self._reader, paths, sizes)
@@ -1348,8 +1353,17 @@ class _EarlyRead:
         self.result = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+            self._pool = None
         if self._reader is not None:
             self._reader.close()
+            self._reader = None
+
+
+def start_early_read(files: list[Path]) -> _EarlyRead | None:
+    """For an ingest into a store that does not exist yet: start reading the first bulk batch of ``files`` now,
+    while the store is created and migrated (about 0.13 s) and the files are looked at; pass the result to
+    :func:`ingest_files`, which uses it only if that batch turns out to be exactly those files."""
+    return _EarlyRead(None, files) if BULK_BYTES and files else None
 
 
 def _bulk_store(

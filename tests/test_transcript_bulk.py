@@ -378,3 +378,50 @@ def test_first_batch_read_early_only_when_it_is_that_batch(
     assert {k: v["rows_added"] for k, v in mixed.items() if k != "0-spend.jsonl"} == {
         f"{i}.jsonl": 2 for i in range(3)
     }
+
+
+def test_a_new_store_has_its_first_batch_read_before_it_is_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ccstats ingest` into a store that does not exist yet starts reading the first batch before it creates the
+    store (start_early_read, on an in-memory DuckDB of its own), uses that read, and stores what the chunked path
+    stores. Into an existing store it reads on the store's own connection, as before."""
+    from click.testing import CliRunner
+
+    from analyzer.cli import cli
+
+    root = tmp_path / "claude"
+    p = root / "projects" / "-work-bulk"
+    p.mkdir(parents=True)
+    for i in range(3):
+        (p / f"{i}.jsonl").write_text(_line(2 * i, f"s-{i}") + "\n" + _line(2 * i + 1, f"s-{i}") + "\n")
+    reads: list[tuple[str, list[str]]] = []
+    real_read = ingest_mod._bulk_read
+
+    def read(con: Any, paths: list[str], sizes: list[int]) -> Any:
+        reads.append(
+            (con.execute("select current_database()").fetchall()[0][0], [Path(x).name for x in paths])
+        )
+        return real_read(con, paths, sizes)
+
+    monkeypatch.setattr(ingest_mod, "_bulk_read", read)
+    monkeypatch.setattr(ingest_mod, "EARLY_READ_MIN_BYTES", 1)
+    db = tmp_path / "new.duckdb"
+    result = CliRunner().invoke(cli, ["ingest", "--db", str(db), "--json", str(root / "projects")])
+    assert result.exit_code == 0, result.output
+    assert reads == [("memory", ["0.jsonl", "1.jsonl", "2.jsonl"])]  # read before the store existed, and used
+    assert [s["rows_added"] for s in json.loads(result.output)["sources"]] == [2, 2, 2]
+    monkeypatch.setattr(ingest_mod, "BULK_BYTES", 0)
+    _ingest(tmp_path / "chunked.duckdb", root)
+    assert _tables(db) == _tables(tmp_path / "chunked.duckdb")
+
+    # an existing store without sources: the first batch is read early on a cursor of the store
+    monkeypatch.setattr(ingest_mod, "BULK_BYTES", 256 << 20)
+    connect(tmp_path / "existing.duckdb").close()
+    reads.clear()
+    result = CliRunner().invoke(
+        cli, ["ingest", "--db", str(tmp_path / "existing.duckdb"), "--json", str(root / "projects")]
+    )
+    assert result.exit_code == 0, result.output
+    assert reads == [("existing", ["0.jsonl", "1.jsonl", "2.jsonl"])]
+    assert _tables(tmp_path / "existing.duckdb") == _tables(tmp_path / "chunked.duckdb")
