@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,30 @@ def test_bench_at_a_tiny_size_measures_every_step(tmp_path: Path) -> None:
     assert "ingest 1,000 appended rows" in done.stdout and "vs baseline" in done.stdout
     assert steps["ccusage blocks"] == {"skipped": "--skip-ccusage"}
     assert not list((tmp_path / "work").glob("*.jsonl"))  # the generated logs are deleted after use
+
+
+def test_bench_transcript_step_runs_ccusage_and_the_cold_ingest_in_turns(tmp_path: Path) -> None:
+    """The ccusage comparison: ccusage and ccstats' cold ingest of the same transcripts run report_runs times
+    each, in turns; each is reported as its median, and both count the same 5-hour blocks."""
+    from .support.ccusage import require_ccusage
+
+    exe = require_ccusage()
+    out = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if k != "CCSTATS_PG_DSN"}
+    env["CCSTATS_CCUSAGE"] = exe
+    done = subprocess.run(
+        [sys.executable, "-m", "analyzer.bench", "--sizes", "300", "--report-runs", "2"]
+        + ["--work", str(tmp_path / "work"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = json.loads(out.read_text())["steps"]
+    cc, ingest = steps["ccusage blocks 300"], steps["ccstats ingest --claude-code 300 (cold)"]
+    assert len(cc["all_seconds"]) == 2 and cc["seconds"] == round(statistics.median(cc["all_seconds"]), 3)
+    assert len(ingest["all_seconds"]) == 2 and ingest["added"] == cc["transcript_lines"]
+    assert ingest["ccusage_over_ours"] == round(cc["seconds"] / ingest["seconds"], 2)
+    assert cc["blocks"] == steps["ccstats windows 300"]["blocks"] > 0
