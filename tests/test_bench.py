@@ -8,15 +8,16 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from .conftest import REPO
 
 
-def test_bench_at_a_tiny_size_measures_every_step(tmp_path: Path) -> None:
+def _bench_at_300(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[str, dict[str, Any]]:
+    """``python -m analyzer.bench`` at 300 requests, report runs 2: its stdout and the steps of its JSON."""
     out = tmp_path / "bench.json"
-    env = {k: v for k, v in os.environ.items() if k not in ("CCSTATS_PG_DSN", "CCSTATS_CCUSAGE")}
     done = subprocess.run(
-        [sys.executable, "-m", "analyzer.bench", "--sizes", "300", "--skip-ccusage", "--report-runs", "2"]
+        [sys.executable, "-m", "analyzer.bench", "--sizes", "300", "--report-runs", "2", *extra]
         + ["--work", str(tmp_path / "work"), "--out", str(out)],
         capture_output=True,
         text=True,
@@ -25,7 +26,12 @@ def test_bench_at_a_tiny_size_measures_every_step(tmp_path: Path) -> None:
         env=env,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    steps = json.loads(out.read_text())["steps"]
+    return done.stdout, json.loads(out.read_text())["steps"]
+
+
+def test_bench_at_a_tiny_size_measures_every_step(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("CCSTATS_PG_DSN", "CCSTATS_CCUSAGE")}
+    stdout, steps = _bench_at_300(tmp_path, env, "--skip-ccusage")
     assert all(not s.get("error") for s in steps.values()), {
         k: s["error"] for k, s in steps.items() if "error" in s
     }
@@ -42,7 +48,7 @@ def test_bench_at_a_tiny_size_measures_every_step(tmp_path: Path) -> None:
     assert len(append["all_seconds"]) == 3 and append["seconds"] == sorted(append["all_seconds"])[1]
     assert steps["postgres read"] == {"skipped": "no server"}
     assert steps["watcher lag 100/s x 10 s"]["seen"] == 1000
-    assert "ingest 1,000 appended rows" in done.stdout and "vs baseline" in done.stdout
+    assert "ingest 1,000 appended rows" in stdout and "vs baseline" in stdout
     assert steps["ccusage blocks"] == {"skipped": "--skip-ccusage"}
     assert not list((tmp_path / "work").glob("*.jsonl"))  # the generated logs are deleted after use
 
@@ -52,21 +58,9 @@ def test_bench_transcript_step_runs_ccusage_and_the_cold_ingest_in_turns(tmp_pat
     each, in turns; each is reported as its median, and both count the same 5-hour blocks."""
     from .support.ccusage import require_ccusage
 
-    exe = require_ccusage()
-    out = tmp_path / "bench.json"
     env = {k: v for k, v in os.environ.items() if k != "CCSTATS_PG_DSN"}
-    env["CCSTATS_CCUSAGE"] = exe
-    done = subprocess.run(
-        [sys.executable, "-m", "analyzer.bench", "--sizes", "300", "--report-runs", "2"]
-        + ["--work", str(tmp_path / "work"), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    steps = json.loads(out.read_text())["steps"]
+    env["CCSTATS_CCUSAGE"] = require_ccusage()
+    _, steps = _bench_at_300(tmp_path, env)
     cc, ingest = steps["ccusage blocks 300"], steps["ccstats ingest --claude-code 300 (cold)"]
     assert len(cc["all_seconds"]) == 2 and cc["seconds"] == round(statistics.median(cc["all_seconds"]), 3)
     assert len(ingest["all_seconds"]) == 2 and ingest["added"] == cc["transcript_lines"]
