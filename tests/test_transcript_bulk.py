@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from analyzer import connect, ingest_paths
@@ -425,3 +426,52 @@ def test_a_new_store_has_its_first_batch_read_before_it_is_opened(
     assert result.exit_code == 0, result.output
     assert reads == [("existing", ["0.jsonl", "1.jsonl", "2.jsonl"])]
     assert _tables(tmp_path / "existing.duckdb") == _tables(tmp_path / "chunked.duckdb")
+
+
+def _functions(node: dict[str, Any]) -> set[str]:
+    """The scan functions of an EXPLAIN (FORMAT JSON) subtree."""
+    found = {str(node.get("extra_info", {}).get("Function", ""))}
+    for child in node.get("children", []):
+        found |= _functions(child)
+    return found - {""}
+
+
+def _hash_joins(node: dict[str, Any]) -> list[dict[str, Any]]:
+    own = [node] if node.get("name") == "HASH_JOIN" else []
+    return own + [j for child in node.get("children", []) for j in _hash_joins(child)]
+
+
+@pytest.mark.parametrize("files_sql", ["transcript_bulk_text", "transcript_bulk_blob"])
+@pytest.mark.parametrize("n_files", [2, 300])
+def test_bulk_read_builds_its_hash_table_on_the_file_list_not_the_texts(
+    tmp_path: Path, files_sql: str, n_files: int
+) -> None:
+    """The read joins the file contents to the list of files by path. DuckDB builds the join's hash table on its
+    second child: that must be the list, or every batch's 256 MB of text is copied into the hash table."""
+    from analyzer.db import sql
+
+    paths = []
+    for i in range(n_files):
+        path = tmp_path / f"s{i}.jsonl"
+        path.write_text(_line(i, f"sess-{i}") + "\n")
+        paths.append(str(path))
+    con = duckdb.connect()
+    con.register(
+        "_bulk_files",
+        pa.table(
+            {
+                "source_id": pa.array(range(n_files), pa.int64()),
+                "pos": pa.array(range(n_files), pa.int64()),
+                "path": pa.array(paths, pa.string()),
+                "size": pa.array([Path(p).stat().st_size for p in paths], pa.int64()),
+            }
+        ),
+    )
+    query = sql("transcript_bulk_read").format(files=sql(files_sql))
+    plan = json.loads(con.execute("explain (format json) " + query, {"paths": paths}).fetchall()[0][1])
+    (join,) = [j for root in plan for j in _hash_joins(root)]
+    probe, build = join["children"]
+    assert "PYTHON_ARROW_SCAN" in _functions(build)
+    assert _functions(probe) & {"READ_TEXT", "READ_BLOB"}
+    rows = con.execute(query, {"paths": paths}).fetchall()
+    assert sorted(r[0] for r in rows) == list(range(n_files))

@@ -3,4 +3,5 @@
 select f.source_id, f.pos, f.path, least(f.size, octet_length(b.content)) as nbytes,
        try(decode(b.content[1:least(f.size, octet_length(b.content))])) as text
 from read_blob($paths) b
-join _bulk_files f on f.path = b.filename
+-- As in transcript_bulk_text.sql: the hash table on the file list, not on the contents.
+join (select * from _bulk_files where size >= 0) f on f.path = b.filename
