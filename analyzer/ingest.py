@@ -1260,13 +1260,9 @@ BULK_BYTES = 256 << 20
 _GLOB_CHARS = frozenset("*?[{\\")  # read_blob would expand such a path as a pattern: chunked path
 
 
-def _bulk_read(con: duckdb.DuckDBPyConnection, paths: list[str], sizes: list[int]) -> pa.Table | None:
-    """Read files new to the store with DuckDB (transcript_bulk_read.sql) on ``con``, a connection of their own
-    (this runs in a worker thread), each cut at its size: one row per file read, with no text for a file that may
-    hold a credential, and its position in ``paths`` as source_id until :func:`_with_source_ids`. None when a file
-    could not be read at all (each file then goes by the chunked path, which reports it). Never inside a
-    transaction: read_text fails the whole statement on a file that is not UTF-8, which would abort it."""
-    meta = pa.table(
+def _bulk_files_table(paths: list[str], sizes: list[int]) -> pa.Table:
+    """The file list the bulk read takes as ``_bulk_files``: each file's position in ``paths`` as its source_id."""
+    return pa.table(
         {
             "source_id": pa.array(range(len(paths)), pa.int64()),
             "pos": pa.array(range(len(paths)), pa.int64()),
@@ -1274,21 +1270,26 @@ def _bulk_read(con: duckdb.DuckDBPyConnection, paths: list[str], sizes: list[int
             "size": pa.array(sizes, pa.int64()),
         }
     )
-    con.register("_bulk_files", meta)
+
+
+def _bulk_read_sql(files: str) -> str:
+    """transcript_bulk_read.sql over ``files``: "transcript_bulk_text", or "transcript_bulk_blob" (not UTF-8)."""
+    return sql("transcript_bulk_read").format(files=sql(files))
+
+
+def _bulk_read(con: duckdb.DuckDBPyConnection, paths: list[str], sizes: list[int]) -> pa.Table | None:
+    """Read files new to the store with DuckDB (transcript_bulk_read.sql) on ``con``, a connection of their own
+    (this runs in a worker thread), each cut at its size: one row per file read, with no text for a file that may
+    hold a credential, and its position in ``paths`` as source_id until :func:`_with_source_ids`. None when a file
+    could not be read at all (each file then goes by the chunked path, which reports it). Never inside a
+    transaction: read_text fails the whole statement on a file that is not UTF-8, which would abort it."""
+    con.register("_bulk_files", _bulk_files_table(paths, sizes))
     try:
         params = {"paths": paths}
         try:
-            return (
-                con.sql(sql("transcript_bulk_read").format(files=sql("transcript_bulk_text")), params=params)
-                .to_arrow_reader()
-                .read_all()
-            )
+            return con.sql(_bulk_read_sql("transcript_bulk_text"), params=params).to_arrow_reader().read_all()
         except duckdb.InvalidInputException:  # a file that is not UTF-8
-            return (
-                con.sql(sql("transcript_bulk_read").format(files=sql("transcript_bulk_blob")), params=params)
-                .to_arrow_reader()
-                .read_all()
-            )
+            return con.sql(_bulk_read_sql("transcript_bulk_blob"), params=params).to_arrow_reader().read_all()
     except duckdb.IOException:
         return None
     finally:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pytest
 
 from analyzer import connect, ingest_paths
@@ -448,26 +447,14 @@ def test_bulk_read_builds_its_hash_table_on_the_file_list_not_the_texts(
 ) -> None:
     """The read joins the file contents to the list of files by path. DuckDB builds the join's hash table on its
     second child: that must be the list, or every batch's 256 MB of text is copied into the hash table."""
-    from analyzer.db import sql
-
     paths = []
     for i in range(n_files):
         path = tmp_path / f"s{i}.jsonl"
         path.write_text(_line(i, f"sess-{i}") + "\n")
         paths.append(str(path))
     con = duckdb.connect()
-    con.register(
-        "_bulk_files",
-        pa.table(
-            {
-                "source_id": pa.array(range(n_files), pa.int64()),
-                "pos": pa.array(range(n_files), pa.int64()),
-                "path": pa.array(paths, pa.string()),
-                "size": pa.array([Path(p).stat().st_size for p in paths], pa.int64()),
-            }
-        ),
-    )
-    query = sql("transcript_bulk_read").format(files=sql(files_sql))
+    con.register("_bulk_files", ingest_mod._bulk_files_table(paths, [Path(p).stat().st_size for p in paths]))
+    query = ingest_mod._bulk_read_sql(files_sql)
     plan = json.loads(con.execute("explain (format json) " + query, {"paths": paths}).fetchall()[0][1])
     (join,) = [j for root in plan for j in _hash_joins(root)]
     probe, build = join["children"]
