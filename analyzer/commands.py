@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 from .db import connect, default_db_path
@@ -18,7 +17,6 @@ from .ingest import (
     expand_paths,
     ingest_files,
     load_litellm_config,
-    start_early_read,
 )
 
 PROGRESS_MIN_BYTES = 8 << 20
@@ -177,11 +175,6 @@ def ingest_command(
     target = db_path or default_db_path()
     summaries: list[SourceSummary] = []
     with ExitStack() as stack:
-        early = None
-        if files and not Path(target).exists():  # a new store: its first batch is read while it is created
-            early = start_early_read(files)
-            if early is not None:
-                stack.callback(early.close)
         con = connect(target)
         stack.callback(con.close)
         if litellm_config:
@@ -195,7 +188,7 @@ def ingest_command(
             from .pricing import load_in_background
 
             load_in_background()  # needed by after_ingest's prices step
-        summaries.extend(ingest_files(con, files, opts, early=early))
+        summaries.extend(ingest_files(con, files, opts))
         if dsns:
             from .sources.postgres import ingest_postgres
 

@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import queue
@@ -990,15 +991,15 @@ def ingest_files(
     con: duckdb.DuckDBPyConnection,
     files: Iterable[Path],
     opts: IngestOptions | None = None,
-    *,
-    early: _EarlyRead | None = None,
 ) -> list[SourceSummary]:
     """Ingest files in order, like ``ingest_file`` on each, but runs of small plain transcript files share
-    transactions and normaliser calls (a Claude Code folder holds thousands of small session files). ``early``:
-    the read of :func:`start_early_read` for these files, begun before the store was opened (closed here)."""
+    transactions and normaliser calls (a Claude Code folder holds thousands of small session files). On a first
+    ingest (no source stored yet) the first batch is read and normalised while the files are looked at
+    (:class:`_EarlyRead`)."""
     opts = opts or IngestOptions()
     files = list(files)
-    if early is None and BULK_BYTES and files and not con.execute("select 1 from sources limit 1").fetchall():
+    early = None
+    if BULK_BYTES and files and not con.execute("select 1 from sources limit 1").fetchall():
         early = _EarlyRead(con, files)  # a first ingest: the first batch is read meanwhile
     summaries: list[SourceSummary] = []
     run: list[_GroupFile] = []
@@ -1227,10 +1228,11 @@ def _store_run(
             assert not isinstance(item, list)
             add(item)
     else:
+        _attach_scratch(con)
         reader = cursor(con)
+        reads: dict[int, Future[_Prepared | None]] = {}
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ccstats-read") as pool:
-                reads: dict[int, Future[pa.Table | None]] = {}
                 for i, item in enumerate(plan):
                     if not isinstance(item, list):
                         add(item)
@@ -1239,14 +1241,17 @@ def _store_run(
                         _store_batch(con, batch, advance)
                         batch, size = [], 0
                     if i not in reads:
-                        reads[i] = (early and early.take(item)) or pool.submit(_read_files, reader, item)
-                    # At most two batches read at a time: this one and the next, read while this one is stored.
+                        reads[i] = (early and early.take(item)) or pool.submit(_prepare_files, reader, item)
+                    # At most two batches prepared at a time: this one and the next, prepared while this one is
+                    # stored.
                     following = next((j for j in bulks if j > i), None)
                     if following is not None:
-                        reads[following] = pool.submit(_read_files, reader, bulks[following])
+                        reads[following] = pool.submit(_prepare_files, reader, bulks[following])
                     for g in _bulk_store(con, item, reads.pop(i).result(), opts, advance):
                         add(g)  # files DuckDB cannot take whole: chunked path
         finally:
+            for left_over in reads.values():  # an ingest that stopped early
+                _drop_when_done(con, left_over)
             reader.close()
     if batch:
         _store_batch(con, batch, advance)
@@ -1280,30 +1285,87 @@ def _bulk_read_sql(files: str) -> str:
 def _bulk_read(con: duckdb.DuckDBPyConnection, paths: list[str], sizes: list[int]) -> pa.Table | None:
     """Read files new to the store with DuckDB (transcript_bulk_read.sql) on ``con``, a connection of their own
     (this runs in a worker thread), each cut at its size: one row per file read, with no text for a file that may
-    hold a credential, and its position in ``paths`` as source_id until :func:`_with_source_ids`. None when a file
-    could not be read at all (each file then goes by the chunked path, which reports it). Never inside a
-    transaction: read_text fails the whole statement on a file that is not UTF-8, which would abort it."""
+    hold a credential, and its position in ``paths`` as source_id and pos. None when a file could not be read at
+    all (each file then goes by the chunked path, which reports it). Never inside a transaction: read_text fails
+    the whole statement on a file that is not UTF-8, which would abort it. The table comes in several record
+    batches, so that DuckDB can split and normalise it on all its threads."""
     con.register("_bulk_files", _bulk_files_table(paths, sizes))
+    rows_per_batch = max(_VECTOR_SIZE, -(-len(paths) // 8))
     try:
         params = {"paths": paths}
         try:
-            return con.sql(_bulk_read_sql("transcript_bulk_text"), params=params).to_arrow_reader().read_all()
+            query = con.sql(_bulk_read_sql("transcript_bulk_text"), params=params)
+            return query.to_arrow_reader(rows_per_batch).read_all()
         except duckdb.InvalidInputException:  # a file that is not UTF-8
-            return con.sql(_bulk_read_sql("transcript_bulk_blob"), params=params).to_arrow_reader().read_all()
+            query = con.sql(_bulk_read_sql("transcript_bulk_blob"), params=params)
+            return query.to_arrow_reader(rows_per_batch).read_all()
     except duckdb.IOException:
         return None
     finally:
         con.unregister("_bulk_files")
 
 
-def _read_files(con: duckdb.DuckDBPyConnection, files: list[_GroupFile]) -> pa.Table | None:
-    return _bulk_read(con, [str(g.path) for g in files], [g.st.st_size for g in files])
+_VECTOR_SIZE = 2048  # DuckDB's; an Arrow record batch holds a multiple of it
+SCRATCH = (
+    "ccstats_scratch"  # an in-memory database attached to the store's DuckDB, seen by all its connections
+)
+_scratch_ids = itertools.count()
 
 
-def _with_source_ids(raw: pa.Table, files: list[_GroupFile]) -> pa.Table:
-    """The read of ``files`` (:func:`_bulk_read`) with their source ids in place of their positions."""
-    ids = pa.array([g.src.source_id if g.src else -1 for g in files], pa.int64())
-    return raw.set_column(raw.schema.get_field_index("source_id"), "source_id", ids.take(raw.column("pos")))
+def _attach_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"attach if not exists ':memory:' as {SCRATCH}")
+
+
+@dataclass
+class _Prepared:
+    """A bulk batch read and normalised on the reader's connection (:func:`_bulk_prepare`): tables ``{name}_files``,
+    ``{name}_norm`` and ``{name}_offsets`` of the scratch database, keyed by the files' positions in the batch.
+    The main connection stores from them and drops them (:func:`_drop_prepared`)."""
+
+    name: str
+
+
+def _bulk_prepare(con: duckdb.DuckDBPyConnection, paths: list[str], sizes: list[int]) -> _Prepared | None:
+    """Read the files (:func:`_bulk_read`), split them into lines and normalise the lines (normalize_transcript.sql)
+    into the scratch database, on ``con``, the reader's own connection: the main connection, which stores, then
+    has only the inserts left to do while the next batch is prepared. None when the files could not be read."""
+    raw = _bulk_read(con, paths, sizes)
+    if raw is None:
+        return None
+    name = f"{SCRATCH}.b{next(_scratch_ids)}"
+    con.register("_bulk_raw", raw)
+    try:
+        con.execute(sql("transcript_bulk_prepare").format(t=name))
+        con.execute(f"create table {name}_norm as {sql('normalize_transcript')}")
+        if con.execute(f"select count(_reason) from {name}_norm").fetchall()[0][0]:
+            con.execute(sql("transcript_bulk_prepare_offsets").format(t=name))
+        else:
+            con.execute(f"create table {name}_offsets (source_id bigint, line_no bigint, byte_offset bigint)")
+    except BaseException:
+        _drop_prepared(con, _Prepared(name))
+        raise
+    finally:
+        con.execute("drop view if exists batch")
+        con.unregister("_bulk_raw")
+    return _Prepared(name)
+
+
+def _drop_prepared(con: duckdb.DuckDBPyConnection, prepared: _Prepared | None) -> None:
+    if prepared is not None:
+        for part in ("files", "norm", "offsets"):
+            con.execute(f"drop table if exists {prepared.name}_{part}")
+
+
+def _prepare_files(con: duckdb.DuckDBPyConnection, files: list[_GroupFile]) -> _Prepared | None:
+    return _bulk_prepare(con, [str(g.path) for g in files], [g.st.st_size for g in files])
+
+
+def _drop_when_done(con: duckdb.DuckDBPyConnection, read: Future[_Prepared | None]) -> None:
+    """Drop the tables of a preparation that will not be stored (an ingest that stopped early), once it ends."""
+    try:
+        _drop_prepared(con, read.result())
+    except Exception:  # noqa: BLE001 - its own error does not matter any more
+        pass
 
 
 #: the least a first bulk batch must hold to be read early (:class:`_EarlyRead`)
@@ -1311,11 +1373,11 @@ EARLY_READ_MIN_BYTES = 16 << 20
 
 
 class _EarlyRead:
-    """The first bulk batch of a first ingest (no source stored yet), read while the files are still being looked
-    at: the files in walk order up to BULK_BYTES, as :func:`_store_run` would batch them if all are transcripts
-    new to the store. It is used only for a batch of exactly those files at those sizes."""
+    """The first bulk batch of a first ingest (no source stored yet), read and normalised while the files are
+    still being looked at: the files in walk order up to BULK_BYTES, as :func:`_store_run` would batch them if all
+    are transcripts new to the store. It is used only for a batch of exactly those files at those sizes."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection | None, files: list[Path]) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
         self.key: list[tuple[str, int]] = []
         total = 0
         for f in files:
@@ -1332,26 +1394,31 @@ class _EarlyRead:
                 break
             self.key.append((str(f), st.st_size))
             total += st.st_size
-        self.result: Future[pa.Table | None] | None = None
+        self.result: Future[_Prepared | None] | None = None
+        self._con = con
         self._reader: duckdb.DuckDBPyConnection | None = None
         self._pool: ThreadPoolExecutor | None = None
         if total < EARLY_READ_MIN_BYTES:  # a read that takes milliseconds: not worth a thread
             return
-        # no store yet (start_early_read): an in-memory DuckDB of its own reads the files
-        self._reader = cursor(con) if con is not None else duckdb.connect()
+        _attach_scratch(con)
+        self._reader = cursor(con)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ccstats-early-read")
         paths, sizes = [k[0] for k in self.key], [k[1] for k in self.key]
-        self.result = self._pool.submit(_bulk_read, self._reader, paths, sizes)
+        self.result = self._pool.submit(_bulk_prepare, self._reader, paths, sizes)
 
-    def take(self, files: list[_GroupFile]) -> Future[pa.Table | None] | None:
+    def take(self, files: list[_GroupFile]) -> Future[_Prepared | None] | None:
         """The read, if it is of exactly ``files``; asked once (a later batch never matches)."""
         result, self.result = self.result, None
         if result is not None and self.key == [(str(g.path), g.st.st_size) for g in files]:
             return result
+        if result is not None:
+            _drop_when_done(self._con, result)
         return None
 
     def close(self) -> None:
-        self.result = None
+        if self.result is not None:  # never asked for: its tables go
+            _drop_when_done(self._con, self.result)
+            self.result = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -1360,71 +1427,40 @@ class _EarlyRead:
             self._reader = None
 
 
-def start_early_read(files: list[Path]) -> _EarlyRead | None:
-    """For an ingest into a store that does not exist yet: start reading the first bulk batch of ``files`` now,
-    while the store is created and migrated (about 0.13 s) and the files are looked at; pass the result to
-    :func:`ingest_files`, which uses it only if that batch turns out to be exactly those files."""
-    return _EarlyRead(None, files) if BULK_BYTES and files else None
-
-
 def _bulk_store(
     con: duckdb.DuckDBPyConnection,
     files: list[_GroupFile],
-    raw: pa.Table | None,
+    prepared: _Prepared | None,
     opts: IngestOptions,
     advance: ProgressFn | None,
 ) -> list[_GroupFile]:
-    """Store files new to the store (offset 0) in one transaction from their bulk read ``raw``
-    (:func:`_bulk_read`): redaction in Python of only the files that may hold a credential, lines split in SQL,
-    the normaliser once. Offsets, line counts, pending tails, quarantine and summaries come out as the chunked path
-    gives them. Returns the files left for the chunked path (not UTF-8, NUL bytes, gone), in order."""
-    if raw is None:
+    """Store files new to the store (offset 0) in one transaction from their preparation (:func:`_bulk_prepare`):
+    redaction in Python of only the files that may hold a credential, the lines the reader normalised for the
+    others. Offsets, line counts, pending tails, quarantine and summaries come out as the chunked path gives them.
+    Returns the files left for the chunked path (not UTF-8, NUL bytes, gone), in order."""
+    if prepared is None:
         return files
-    raw = _with_source_ids(raw, files)
-    by_id = {g.src.source_id: g for g in files if g.src}
     left: list[int] = []
     read: dict[int, tuple[int, int]] = {}  # source id -> lines, bytes read
-
-    # The texts are let go once the lines are split (the next batch is being read meanwhile).
-    texts: list[pa.Table | None] = [raw]
-    del raw
-
-    def release() -> None:
-        con.unregister("_bulk_raw")
-        texts[0] = None
 
     def work() -> dict[int, tuple[int, int, int, int]]:
         left.clear()
         read.clear()
         for g in files:
             g.summary.pending_tail = False
-        if texts[0] is None:  # a retry (more memory) after the texts were let go: read them again
-            reader = cursor(con)  # not in this transaction: a read error would abort it
-            try:
-                again = _read_files(reader, files)
-            finally:
-                reader.close()
-            if again is None:
-                left.extend(by_id)
-                return {}
-            texts[0] = _with_source_ids(again, files)
-        con.register("_bulk_raw", texts[0])
-        return _bulk_store_tx(con, by_id, opts, left, read, release)
+        return _bulk_store_tx(con, files, prepared.name, opts, left, read)
 
     try:
         counts = _transaction(con, work)
     finally:
-        if texts[0] is not None:
-            release()
-        for t in ("_bulk_lines", "_bulk_ends", "_bulk_orig_len", "_bulk_keep", "_grp_offsets"):
+        _drop_prepared(con, prepared)
+        for t in ("_bulk_lines", "_bulk_orig_len", "_bulk_keep", "_grp_offsets"):
             con.execute(f"drop table if exists {t}")
-        for v in ("batch", "_bulk_text"):
-            con.execute(f"drop view if exists {v}")
-        for r in ("_bulk_clean", "_bulk_bad"):
-            try:
-                con.unregister(r)
-            except duckdb.Error:
-                pass
+        con.execute("drop view if exists batch")
+        try:
+            con.unregister("_bulk_clean")
+        except duckdb.Error:
+            pass
     out = []
     for g in files:
         assert g.src is not None
@@ -1463,81 +1499,61 @@ def _line_lengths(texts: dict[int, str]) -> dict[str, list[int]]:
 
 def _bulk_store_tx(
     con: duckdb.DuckDBPyConnection,
-    by_id: dict[int, _GroupFile],
+    files: list[_GroupFile],
+    prepared: str,
     opts: IngestOptions,
     left: list[int],
     read: dict[int, tuple[int, int]],
-    release: Callable[[], None],
 ) -> dict[int, tuple[int, int, int, int]]:
-    """The work of :func:`_bulk_store` on the read (relation ``_bulk_raw``), in its transaction. ``release``
-    lets the read go once the lines are split."""
-    found = {int(r[0]) for r in con.execute("select source_id from _bulk_raw").fetchall()}
-    bad = {
-        int(r[0])
-        for r in con.execute(
-            "select source_id from _bulk_raw where (text is null and not suspect) or contains(text, chr(0))"
-        ).fetchall()
-    }
+    """The work of :func:`_bulk_store` on the tables ``{prepared}_*`` (:func:`_bulk_prepare`; files by their
+    position in ``files``), in its transaction."""
+    sid_of = [g.src.source_id if g.src else -1 for g in files]
+    ends = con.execute(
+        f"select pos, nbytes, suspect, bad, n_parts, tail_bytes, case when tail <> '' then tail end "
+        f"from {prepared}_files order by pos"
+    ).fetchall()
     # Credentials are redacted before anything is stored; the literal test of might_contain_secret (column
     # suspect) picks the few files the regexes must see. DuckDB kept no text of those: read them here (the cut
     # DuckDB read, nbytes), redact, and only then hand the text over. Redaction keeps every newline.
-    orig: dict[int, str] = {}
+    orig: dict[int, str] = {}  # by source id
     clean_texts: dict[int, str] = {}
-    for sid, nbytes in con.execute("select source_id, nbytes from _bulk_raw where suspect").fetchall():
-        sid = int(sid)
-        text = _read_utf8(by_id[sid].path, int(nbytes))
-        if text is None or "\0" in text:
-            # gone, shorter, not UTF-8 or NUL bytes: the chunked path reports it as it does any file
-            bad.add(sid)
+    clean_paths: dict[int, str] = {}
+    kept: list[tuple[int, int, int, int, str | None]] = []  # pos, nbytes, n_parts, tail bytes, tail
+    found: set[int] = set()
+    for pos, nbytes, suspect, bad, n_parts, tail_bytes, tail in ends:
+        pos, nbytes = int(pos), int(nbytes)
+        found.add(pos)
+        if bad:
             continue
-        clean_texts[sid] = redact_text(text)
-        if clean_texts[sid] != text:
-            orig[sid] = text
-    left.extend(sid for sid in by_id if sid not in found or sid in bad)
-    # Quarantine offsets count the bytes as read: keep each redacted file's line lengths, not its text.
-    con.execute(
-        "create or replace temp table _bulk_orig_len as select unnest($sid)::bigint as source_id, "
-        "unnest($line_no)::bigint as line_no, unnest($nbytes)::bigint as nbytes",
-        _line_lengths(orig),
-    )
-    con.register(
-        "_bulk_clean",
-        pa.table(
-            {
-                "source_id": pa.array(list(clean_texts), pa.int64()),
-                "text": pa.array(list(clean_texts.values()), pa.large_string()),
-            }
-        ),
-    )
-    con.register("_bulk_bad", pa.table({"source_id": pa.array(sorted(bad), pa.int64())}))
-    # The files' texts as stored: redacted where needed, without the files left for the chunked path.
-    con.execute(
-        "create or replace temp view _bulk_text as select r.source_id, r.pos, r.path, r.nbytes, "
-        "coalesce(c.text, r.text) as text from _bulk_raw r left join _bulk_clean c using (source_id) "
-        "where r.source_id not in (select source_id from _bulk_bad)"
-    )
-    con.execute(sql("transcript_bulk_lines"))
-    release()
-    rows = con.execute(
-        "select source_id, pos, nbytes, n_parts, strlen(tail), case when tail <> '' then tail end "
-        "from _bulk_ends order by pos"
-    ).fetchall()
-    meta: dict[str, list[int]] = {k: [] for k in ("source_id", "pos", "n_lines", "offset_bytes")}
-    paths: list[str] = []
-    for sid, pos, nbytes, nparts, tail_bytes, tail in rows:
-        sid = int(sid)
-        g = by_id[sid]
-        if sid in orig:  # the tail as read decides, and its length in bytes as read
-            tail = orig[sid].rsplit("\n", 1)[-1]
+        if suspect:
+            sid = sid_of[pos]
+            text = _read_utf8(files[pos].path, nbytes)
+            if text is None or "\0" in text:
+                continue  # gone, shorter, not UTF-8 or NUL bytes: the chunked path reports it as it does any file
+            clean_texts[sid] = redact_text(text)
+            clean_paths[sid] = str(files[pos].path)
+            if clean_texts[sid] != text:
+                orig[sid] = text
+            # the tail as read decides, and its length in bytes as read
+            n_parts = text.count("\n") + 1
+            tail = text.rsplit("\n", 1)[-1]
             tail_bytes = len(tail.encode("utf-8"))
             tail = tail or None
-        n = int(nparts) - 1
-        offset = int(nbytes) - int(tail_bytes)
+        kept.append((pos, nbytes, int(n_parts), int(tail_bytes), tail))
+    kept_pos = {k[0] for k in kept}
+    left.extend(sid_of[pos] for pos in range(len(files)) if pos not in found or pos not in kept_pos)
+    meta: dict[str, list[int]] = {k: [] for k in ("source_id", "pos", "n_lines", "offset_bytes")}
+    paths: list[str] = []
+    for pos, nbytes, nparts, tail_bytes, tail in kept:
+        g = files[pos]
+        sid = sid_of[pos]
+        n = nparts - 1
+        offset = nbytes - tail_bytes
         if tail is not None:
             # As _read_chunks: an unterminated last line is read now only if it is a complete record.
             if opts.final and _complete_record(tail.encode("utf-8"), TRANSCRIPT):
                 n += 1
-                offset = int(nbytes)
+                offset = nbytes
             else:
                 g.summary.pending_tail = True
         if not n:
@@ -1545,29 +1561,52 @@ def _bulk_store_tx(
             continue
         # counted into the summary by _bulk_store after the commit; bytes as the chunked path counts them (with
         # the newline it adds to an unterminated last record)
-        read[sid] = (n, offset + (offset == int(nbytes) and tail is not None))
+        read[sid] = (n, offset + (offset == nbytes and tail is not None))
         meta["source_id"].append(sid)
-        meta["pos"].append(int(pos))
+        meta["pos"].append(pos)
         meta["n_lines"].append(n)
         meta["offset_bytes"].append(offset)
         paths.append(str(g.path))
     if not paths:
         return {}
     con.execute(
-        "create or replace temp table _bulk_keep as "
-        "select unnest($sid)::bigint as source_id, unnest($n)::bigint as n_lines",
-        {"sid": meta["source_id"], "n": meta["n_lines"]},
+        "create or replace temp table _bulk_keep as select unnest($pos)::bigint as pos, "
+        "unnest($sid)::bigint as source_id, unnest($n)::bigint as n_lines",
+        {"pos": meta["pos"], "sid": meta["source_id"], "n": meta["n_lines"]},
     )
-    con.execute(sql("transcript_bulk_batch"))
-    con.execute(f"create or replace temp table norm as {sql('normalize_transcript')}")
-    con.execute("drop view batch")
-    if con.execute("select count(_reason) from norm").fetchall()[0][0]:
-        con.execute(sql("transcript_bulk_offsets"))
-    else:
-        con.execute(
-            "create or replace temp table _grp_offsets (source_id bigint, line_no bigint, byte_offset bigint)"
+    # The reader's normalised lines, under their files' source ids: those the store decides on (the complete
+    # lines, plus an unterminated last line when it is a complete record and the ingest is final).
+    con.execute(
+        f"create or replace temp table norm as select n.* replace (k.source_id as source_id) "
+        f"from {prepared}_norm n join _bulk_keep k on k.pos = n.source_id and n.line_no <= k.n_lines"
+    )
+    con.execute(
+        f"create or replace temp table _grp_offsets as select k.source_id, o.line_no, o.byte_offset "
+        f"from {prepared}_offsets o join _bulk_keep k on k.pos = o.source_id"
+    )
+    if clean_texts:  # the redacted files: split and normalised here
+        con.register(
+            "_bulk_clean",
+            pa.table(
+                {
+                    "source_id": pa.array(list(clean_texts), pa.int64()),
+                    "path": pa.array(list(clean_paths.values()), pa.string()),
+                    "text": pa.array(list(clean_texts.values()), pa.large_string()),
+                }
+            ),
         )
-    files = pa.table(
+        con.execute(sql("transcript_bulk_lines"))
+        con.execute(sql("transcript_bulk_batch"))
+        con.execute(f"insert into norm by name {sql('normalize_transcript')}")
+        con.execute("drop view batch")
+        # Quarantine offsets count the bytes as read: each redacted file's line lengths, not its text.
+        con.execute(
+            "create or replace temp table _bulk_orig_len as select unnest($sid)::bigint as source_id, "
+            "unnest($line_no)::bigint as line_no, unnest($nbytes)::bigint as nbytes",
+            _line_lengths(orig),
+        )
+        con.execute(f"insert into _grp_offsets {sql('transcript_bulk_offsets')}")
+    table = pa.table(
         {
             "source_id": pa.array(meta["source_id"], pa.int64()),
             "pos": pa.array(meta["pos"], pa.int64()),
@@ -1578,7 +1617,7 @@ def _bulk_store_tx(
             "lines_read": pa.array(meta["n_lines"], pa.int64()),
         }
     )
-    return _store_norm(con, files)
+    return _store_norm(con, table)
 
 
 def _store_batch(con: duckdb.DuckDBPyConnection, batch: list[_GroupFile], advance: ProgressFn | None) -> None:

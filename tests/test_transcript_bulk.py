@@ -231,7 +231,7 @@ def test_unterminated_complete_line_waits_while_watching(
 
 
 def test_bulk_read_keeps_no_credential_in_a_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """DuckDB's bulk read keeps no text of a file that may hold a credential (the temp table could spill to
+    """DuckDB's bulk read keeps no text of a file that may hold a credential (the scratch tables could spill to
     disk): Python reads such a file itself and redacts it first. A file that only looks suspect ("task-1")
     is stored unchanged, and both kinds match the chunked path."""
     root = tmp_path / "claude"
@@ -241,25 +241,31 @@ def test_bulk_read_keeps_no_credential_in_a_table(tmp_path: Path, monkeypatch: p
     (p / "task.jsonl").write_text(_line(2, "s-2", extra=" task-1234") + "\n")
     (p / "plain.jsonl").write_text(_line(3, "s-3") + "\n")
     seen: list[list[tuple[Any, ...]]] = []
+    scratch: list[str] = []  # every value of every table of the scratch database, as the store begins
     real = ingest_mod._bulk_store_tx
 
-    def spy(con: Any, *args: Any) -> Any:
+    def spy(con: Any, files: list[Any], prepared: str, *args: Any) -> Any:
         seen.append(
             [
-                tuple(r)
-                for r in con.execute("select path, suspect, text from _bulk_raw order by path").fetchall()
+                (files[pos].path.name, suspect)
+                for pos, suspect in con.execute(
+                    f"select pos, suspect from {prepared}_files order by pos"
+                ).fetchall()
             ]
         )
-        return real(con, *args)
+        for (table,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = ?", [ingest_mod.SCRATCH]
+        ).fetchall():
+            scratch.append(str(con.execute(f"select * from {ingest_mod.SCRATCH}.{table}").fetchall()))
+        return real(con, files, prepared, *args)
 
     monkeypatch.setattr(ingest_mod, "_bulk_store_tx", spy)
     summaries = _both(tmp_path, root, monkeypatch)
     assert len(seen) == 1  # the bulk store only; the chunked one never reads in bulk
-    assert [(Path(r[0]).name, r[1], r[2] is None) for r in seen[0]] == [
-        ("plain.jsonl", False, False),
-        ("secret.jsonl", True, True),
-        ("task.jsonl", True, True),
-    ]
+    assert seen[0] == [("plain.jsonl", False), ("secret.jsonl", True), ("task.jsonl", True)]
+    assert len(scratch) == 3  # files, normalised lines, offsets
+    assert "s-3" in "".join(scratch)  # the plain file was normalised by the reader
+    assert not any(s in "".join(scratch) for s in (SECRET, "s-1", "s-2", "task-1234"))
     assert {k: v["rows_added"] for k, v in summaries.items()} == {
         "plain.jsonl": 1,
         "secret.jsonl": 1,
@@ -290,12 +296,12 @@ def test_next_batch_is_read_while_one_is_stored(tmp_path: Path, monkeypatch: pyt
         started[Path(paths[0]).name].set()
         return real_read(con, paths, sizes)
 
-    def store(con: Any, by_id: dict[int, Any], *args: Any) -> Any:
-        name = next(iter(by_id.values())).path.name
+    def store(con: Any, files: list[Any], *args: Any) -> Any:
+        name = files[0].path.name
         after = f"{int(name.split('.')[0]) + 1}.jsonl"
         if after in started:  # the next file's read started before this store ends (bounded wait)
             overlapped.append(started[after].wait(timeout=10))
-        return real_store(con, by_id, *args)
+        return real_store(con, files, *args)
 
     monkeypatch.setattr(ingest_mod, "_bulk_read", read)
     monkeypatch.setattr(ingest_mod, "_bulk_store_tx", store)
@@ -309,11 +315,12 @@ def test_next_batch_is_read_while_one_is_stored(tmp_path: Path, monkeypatch: pyt
     assert _tables(tmp_path / "bulk.duckdb") == _tables(tmp_path / "chunked.duckdb")
 
 
-def test_retry_with_more_memory_reads_the_files_again(
+def test_retry_with_more_memory_stores_from_the_same_preparation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The texts of a batch are let go once its lines are split; when the store then runs out of memory and is
-    retried with a larger cap, the files are read again and the outcome is that of a store that never failed."""
+    """When the store of a batch runs out of memory and is retried with a larger cap, it stores again from the
+    batch's scratch tables (the files are not read twice), and the outcome is that of a store that never failed;
+    the scratch tables are gone afterwards."""
     root = tmp_path / "claude"
     _folder(root)
     reads: list[int] = []
@@ -335,7 +342,7 @@ def test_retry_with_more_memory_reads_the_files_again(
         m.setattr(ingest_mod.claude_code, "store_transcript_batch", batch)
         retried = _ingest(tmp_path / "retried.duckdb", root)
     assert failures == ["raised"]
-    assert reads == [7, 7]  # the first read, then again for the retry
+    assert reads == [7]  # read once; the retry stores from the same scratch tables
     plain = _ingest(tmp_path / "plain.duckdb", root)
     assert retried == plain
     assert _tables(tmp_path / "retried.duckdb") == _tables(tmp_path / "plain.duckdb")
@@ -380,12 +387,12 @@ def test_first_batch_read_early_only_when_it_is_that_batch(
     }
 
 
-def test_a_new_store_has_its_first_batch_read_before_it_is_opened(
+def test_a_new_store_has_its_first_batch_read_while_the_files_are_looked_at(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`ccstats ingest` into a store that does not exist yet starts reading the first batch before it creates the
-    store (start_early_read, on an in-memory DuckDB of its own), uses that read, and stores what the chunked path
-    stores. Into an existing store it reads on the store's own connection, as before."""
+    """`ccstats ingest` into a new store reads and normalises the first batch on a connection of the store (its
+    scratch tables must be seen by the store's own connection) while the files are still being looked at, uses
+    that read, and stores what the chunked path stores. An existing store without sources does the same."""
     from click.testing import CliRunner
 
     from analyzer.cli import cli
@@ -396,35 +403,98 @@ def test_a_new_store_has_its_first_batch_read_before_it_is_opened(
     for i in range(3):
         (p / f"{i}.jsonl").write_text(_line(2 * i, f"s-{i}") + "\n" + _line(2 * i + 1, f"s-{i}") + "\n")
     reads: list[tuple[str, list[str]]] = []
-    real_read = ingest_mod._bulk_read
+    began = threading.Event()
+    looked_at_after_it_began: list[bool] = []
+    real_read, real_small = ingest_mod._bulk_read, ingest_mod._small_transcript
 
     def read(con: Any, paths: list[str], sizes: list[int]) -> Any:
         reads.append(
             (con.execute("select current_database()").fetchall()[0][0], [Path(x).name for x in paths])
         )
+        began.set()
         return real_read(con, paths, sizes)
 
+    def small(path: Path, *args: Any) -> Any:
+        if path.name == "2.jsonl":  # the last file is looked at once the read has begun (bounded wait)
+            looked_at_after_it_began.append(began.wait(timeout=10))
+        return real_small(path, *args)
+
     monkeypatch.setattr(ingest_mod, "_bulk_read", read)
+    monkeypatch.setattr(ingest_mod, "_small_transcript", small)
     monkeypatch.setattr(ingest_mod, "EARLY_READ_MIN_BYTES", 1)
     db = tmp_path / "new.duckdb"
     result = CliRunner().invoke(cli, ["ingest", "--db", str(db), "--json", str(root / "projects")])
     assert result.exit_code == 0, result.output
-    assert reads == [("memory", ["0.jsonl", "1.jsonl", "2.jsonl"])]  # read before the store existed, and used
+    assert reads == [("new", ["0.jsonl", "1.jsonl", "2.jsonl"])]  # read once, early, and used
+    assert looked_at_after_it_began == [True]
     assert [s["rows_added"] for s in json.loads(result.output)["sources"]] == [2, 2, 2]
     monkeypatch.setattr(ingest_mod, "BULK_BYTES", 0)
     _ingest(tmp_path / "chunked.duckdb", root)
     assert _tables(db) == _tables(tmp_path / "chunked.duckdb")
 
-    # an existing store without sources: the first batch is read early on a cursor of the store
+    # an existing store without sources: the same
     monkeypatch.setattr(ingest_mod, "BULK_BYTES", 256 << 20)
     connect(tmp_path / "existing.duckdb").close()
     reads.clear()
+    began.clear()
+    looked_at_after_it_began.clear()
     result = CliRunner().invoke(
         cli, ["ingest", "--db", str(tmp_path / "existing.duckdb"), "--json", str(root / "projects")]
     )
     assert result.exit_code == 0, result.output
     assert reads == [("existing", ["0.jsonl", "1.jsonl", "2.jsonl"])]
+    assert looked_at_after_it_began == [True]
     assert _tables(tmp_path / "existing.duckdb") == _tables(tmp_path / "chunked.duckdb")
+
+
+def _scratch_tables(con: Any) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = ?", [ingest_mod.SCRATCH]
+        ).fetchall()
+    ]
+
+
+def test_scratch_tables_are_dropped_after_each_batch_and_when_a_store_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scratch tables of a batch go once it is stored; when a store fails, those of the batch and of the next
+    one (prepared meanwhile) go too, and the error reaches the caller."""
+    root = tmp_path / "claude"
+    p = root / "projects" / "-work-bulk"
+    p.mkdir(parents=True)
+    for i in range(3):
+        (p / f"{i}.jsonl").write_text(_line(2 * i, f"s-{i}") + "\n" + _line(2 * i + 1, f"s-{i}") + "\n")
+    monkeypatch.setattr(ingest_mod, "BULK_BYTES", 1)  # one file per batch
+    during: list[list[str]] = []
+    real_store = ingest_mod._bulk_store_tx
+
+    def store(con: Any, files: list[Any], prepared: str, *args: Any) -> Any:
+        during.append(sorted(t for t in _scratch_tables(con) if prepared.endswith(t.split("_")[0])))
+        return real_store(con, files, prepared, *args)
+
+    monkeypatch.setattr(ingest_mod, "_bulk_store_tx", store)
+    con = connect(tmp_path / "ok.duckdb")
+    try:
+        summaries, errors = ingest_paths(con, [str(root / "projects")], IngestOptions())
+        assert errors == [] and [s.rows_added for s in summaries] == [2, 2, 2]
+        assert [len(d) for d in during] == [3, 3, 3]  # files, norm, offsets of the batch being stored
+        assert _scratch_tables(con) == []
+    finally:
+        con.close()
+
+    def failing(con: Any, *args: Any) -> Any:
+        raise RuntimeError("store failed")
+
+    monkeypatch.setattr(ingest_mod, "_bulk_store_tx", failing)
+    con = connect(tmp_path / "failed.duckdb")
+    try:
+        with pytest.raises(RuntimeError, match="store failed"):
+            ingest_paths(con, [str(root / "projects")], IngestOptions())
+        assert _scratch_tables(con) == []
+    finally:
+        con.close()
 
 
 def _functions(node: dict[str, Any]) -> set[str]:
