@@ -38,7 +38,7 @@ import pyarrow as pa
 from . import sources
 from .db import cursor, local_timezone_name, sql
 from .errors import UserError
-from .redact import redact_bytes, redact_text
+from .redact import might_contain_secret_sql, redact_bytes, redact_text
 from .sources import CALLBACK, CSV, LINES, PROXY, SPEND, TRANSCRIPT, Format, claude_code
 from .sources.documents import DocumentError, records_from_csv, records_from_json
 
@@ -101,6 +101,9 @@ class IngestOptions:
     # False: leave transcript matching (pending_transcripts) to after_ingest, which the caller then runs; a
     # per-file merge costs several scans of the store for each of thousands of small session files.
     merge_transcripts: bool = True
+    # Claude Code projects folders (ingest --claude-code): a *.jsonl file under one is a transcript, as ccusage takes
+    # it, without reading its format from its first lines (0.7 s of the 1.2 s spent looking at 16.7k files).
+    transcript_dirs: tuple[str, ...] = ()
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -970,11 +973,15 @@ class _GroupFile:
 
 def _small_transcript(path: Path, opts: IngestOptions) -> _GroupFile | None:
     """The file, when it is a plain (not gzip) Claude Code transcript small enough to be stored with others."""
+    fmt: Format | None
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode) or st.st_size >= GROUP_FILE_BYTES:
             return None
-        head, fmt = _read_and_detect(path, False)
+        if _in_transcript_dir(path, opts):
+            head, fmt = _read_head(path, False, FINGERPRINT_BYTES), Format(TRANSCRIPT, LINES)
+        else:
+            head, fmt = _read_and_detect(path, False)
     except OSError:
         return None
     if head[:2] == b"\x1f\x8b" or not head.strip():  # gzip (as _is_gzip) or empty: ingest_file
@@ -985,6 +992,15 @@ def _small_transcript(path: Path, opts: IngestOptions) -> _GroupFile | None:
         return None
     summary = SourceSummary(str(path), format=fmt.name)
     return _GroupFile(path, st, head[:FINGERPRINT_BYTES], summary)
+
+
+def _in_transcript_dir(path: Path, opts: IngestOptions) -> bool:
+    """Whether ``path`` is a *.jsonl file under one of ``opts.transcript_dirs`` (paths as given to expand_paths,
+    which keeps them as prefixes of the files it finds there)."""
+    name = str(path)
+    return name.endswith(".jsonl") and any(
+        name.startswith(d.rstrip(os.sep) + os.sep) for d in opts.transcript_dirs
+    )
 
 
 def ingest_files(
@@ -1279,7 +1295,7 @@ def _bulk_files_table(paths: list[str], sizes: list[int]) -> pa.Table:
 
 def _bulk_read_sql(files: str) -> str:
     """transcript_bulk_read.sql over ``files``: "transcript_bulk_text", or "transcript_bulk_blob" (not UTF-8)."""
-    return sql("transcript_bulk_read").format(files=sql(files))
+    return sql("transcript_bulk_read").format(files=sql(files), suspect=might_contain_secret_sql("text"))
 
 
 def _bulk_read(con: duckdb.DuckDBPyConnection, paths: list[str], sizes: list[int]) -> pa.Table | None:

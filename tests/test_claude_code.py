@@ -476,3 +476,35 @@ def test_project_is_the_folder_right_under_projects(tmp_path: Path, folder: str)
         folder.split("/")[-1] if folder.split("/")[:1] == ["projects"] and folder.count("/") == 1 else None
     )
     con.close()
+
+
+def test_claude_code_folder_takes_every_jsonl_file_as_a_transcript(tmp_path: Path) -> None:
+    """Under an `--claude-code` folder every *.jsonl file is a transcript, as ccusage reads them, whatever its
+    first line (which is not read to find the format); other files there, and the same folder ingested as a
+    plain path, still have their format read from their first lines."""
+    from click.testing import CliRunner
+
+    from analyzer.cli import cli
+
+    cc = tmp_path / "cc"
+    write_transcripts(cc, [entry(1, 0, session=S1)])
+    folder = cc / "projects" / "-work-alpha"
+    line = (folder / f"{S1}.jsonl").read_text().splitlines()[1].replace("msg_0001", "msg_0002")
+    (folder / "odd.jsonl").write_text('{"kind":"note"}\n' + line + "\n")
+    (folder / "notes.txt").write_text('{"kind":"note"}\n')
+
+    def ingest(db: str, *args: str) -> dict[str, tuple[str, int]]:
+        r = CliRunner().invoke(cli, ["ingest", "--db", str(tmp_path / db), "--json", *args])
+        assert r.exit_code == 0, r.output
+        return {Path(s["path"]).name: (s["format"], s["rows_added"]) for s in json.loads(r.output)["sources"]}
+
+    assert ingest("cc.duckdb", "--claude-code", str(cc)) == {
+        f"{S1}.jsonl": ("transcript-lines", 1),
+        "notes.txt": ("", 0),
+        "odd.jsonl": ("transcript-lines", 1),
+    }
+    assert ingest("plain.duckdb", str(cc / "projects")) == {
+        f"{S1}.jsonl": ("transcript-lines", 1),
+        "notes.txt": ("", 0),
+        "odd.jsonl": ("", 0),
+    }

@@ -75,3 +75,35 @@ def test_console_entry_point_keeps_output_and_exit_codes(tmp_path: Path) -> None
     assert usage.returncode == 2 and "No such option" in usage.stderr
     missing = run("ingest", "--db", str(db), str(tmp_path / "absent.jsonl"))
     assert missing.returncode == 1 and "absent.jsonl" in missing.stderr
+
+
+def test_ingest_of_many_files_is_summed_by_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past SUMMARY_FILE_ROWS files the terminal summary has one row per folder (its files summed) and keeps a row
+    for each file with something to say; `--json` still lists every file."""
+    from analyzer import commands
+
+    monkeypatch.setattr(commands, "SUMMARY_FILE_ROWS", 4)
+    good = (SAMPLE_LOGS / "spend_logs.jsonl").read_text().splitlines()
+    for n, name in enumerate(("a/0", "a/1", "a/2", "b/0", "b/1")):
+        (tmp_path / "logs" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "logs" / f"{name}.jsonl").write_text(good[n] + "\n")
+    (tmp_path / "logs" / "b" / "1.jsonl").write_text(good[4] + "\n{not json\n")  # one quarantined line
+    db = str(tmp_path / "t.duckdb")
+    r = CliRunner().invoke(cli, ["ingest", "--db", db, str(tmp_path / "logs")])
+    assert r.exit_code == 0, r.output
+    table = [
+        [cell.strip() for cell in line.split("│")[1:-1]] for line in r.stdout.splitlines() if line.startswith("│")
+    ]
+    assert table == [
+        [f"{tmp_path / 'logs' / 'a'}/ (3 files)", "spend-lines", "3", "0", "0", "0", ""],
+        [f"{tmp_path / 'logs' / 'b'}/ (2 files)", "spend-lines", "2", "0", "1", "0", ""],
+        [str(tmp_path / "logs" / "b" / "1.jsonl"), "spend-lines", "1", "0", "1", "0", ""],
+    ]
+    assert "5 files, summed by folder; `--json` lists each file." in r.stderr
+    r = CliRunner().invoke(cli, ["ingest", "--db", db, "--json", str(tmp_path / "logs")])
+    assert [s["note"] for s in json.loads(r.stdout)["sources"]] == ["already up to date"] * 5
+    r = CliRunner().invoke(cli, ["ingest", "--db", db, str(tmp_path / "logs")])
+    assert [line.split("│")[-2].strip() for line in r.stdout.splitlines() if line.startswith("│")] == [
+        "3 already up to date",
+        "2 already up to date",
+    ]

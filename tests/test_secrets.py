@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from analyzer import connect
 from analyzer.ingest import IngestOptions, ingest_paths
 from analyzer.redact import fingerprint, redact_text
@@ -109,3 +111,37 @@ def test_redaction_is_stable_and_keeps_json_valid() -> None:
     assert json.loads(decoded["nested"]) == {
         "x-api-key": f"[REDACTED:header-key:{fingerprint(SECRETS['header-key'])}]"
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted", "flagged"),
+    [
+        ("Authorization: Bearer abcdefgh12345", True, True),
+        ("authorization: bearer abcdefgh12345", True, True),
+        ("AUTHORIZATION: BEARER abcdefgh12345", True, True),
+        ("x-api-key: abcd1234efgh", True, True),
+        ("API-KEY=abcd1234efgh", True, True),
+        ("Api-key: 'abcd1234efgh'", True, True),
+        ("api-Key: abcd1234efgh", True, True),
+        ("token sk-ant-api03-abcdefgh", True, True),
+        ("task-1234: looks like one, is none", False, True),
+        ("plain text, no credential", False, False),
+        ("a Bearer alone", False, True),  # flagged, then left as it is by the rules
+        ("hearer, EARER", False, False),  # the old literals, "earer" and "EARER": no rule starts there
+    ],
+)
+def test_the_literal_test_flags_whatever_redaction_changes(text: str, redacted: bool, flagged: bool) -> None:
+    """might_contain_secret, and its SQL form (which picks the transcript files Python must redact), flag every
+    text redaction changes, in Python and in DuckDB alike."""
+    import duckdb
+
+    from analyzer.redact import might_contain_secret, might_contain_secret_sql
+
+    in_sql = duckdb.sql(
+        f"select {might_contain_secret_sql('t')} from (select ? as t)", params=[text]
+    ).fetchall()
+    assert (redact_text(text) != text, might_contain_secret(text.encode()), in_sql[0][0]) == (
+        redacted,
+        flagged,
+        flagged,
+    )
