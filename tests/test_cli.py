@@ -92,7 +92,9 @@ def test_ingest_of_many_files_is_summed_by_folder(tmp_path: Path, monkeypatch: p
     r = CliRunner().invoke(cli, ["ingest", "--db", db, str(tmp_path / "logs")])
     assert r.exit_code == 0, r.output
     table = [
-        [cell.strip() for cell in line.split("│")[1:-1]] for line in r.stdout.splitlines() if line.startswith("│")
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in r.stdout.splitlines()
+        if line.startswith("│")
     ]
     assert table == [
         [f"{tmp_path / 'logs' / 'a'}/ (3 files)", "spend-lines", "3", "0", "0", "0", ""],
